@@ -1,0 +1,3 @@
+//! (being written) Principals, token verification, permission checks.
+
+pub mod claims;
