@@ -1,1 +1,224 @@
-//! (being written)
+//! Database connections: one writer pool and an optional read-replica pool,
+//! configured from [`DatabaseSettings`].
+//!
+//! Read-only queries that tolerate replica lag use [`Db::reader`]; everything
+//! else (and any read that must see the caller's own write) uses
+//! [`Db::writer`]. Without `read_url` both are the same pool.
+//!
+//! SQLite (the embedded default) is tuned for a server: WAL journal (readers
+//! never block the writer), `synchronous=NORMAL` (durable at checkpoints, safe
+//! with WAL), a 5 s busy timeout on every connection (writers queue instead of
+//! failing with SQLITE_BUSY), and foreign keys enforced.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr};
+use sea_orm_migration::MigratorTrait;
+
+use crate::settings::DatabaseSettings;
+
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The writer pool and the (possibly identical) reader pool. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    writer: DatabaseConnection,
+    reader: DatabaseConnection,
+}
+
+impl Db {
+    /// Wraps existing connections (tests, or a caller that built its own pools).
+    pub fn new(writer: DatabaseConnection, reader: Option<DatabaseConnection>) -> Self {
+        let reader = reader.unwrap_or_else(|| writer.clone());
+        Self { writer, reader }
+    }
+
+    /// The primary: every write, and reads that must be fresh.
+    pub fn writer(&self) -> &DatabaseConnection {
+        &self.writer
+    }
+
+    /// A replica when `read_url` is set, else the writer.
+    pub fn reader(&self) -> &DatabaseConnection {
+        &self.reader
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.writer.get_database_backend()
+    }
+
+    /// SQLite has no `SKIP LOCKED`; claim paths take the single-writer route there.
+    pub fn is_sqlite(&self) -> bool {
+        self.backend() == DatabaseBackend::Sqlite
+    }
+}
+
+/// Connects the writer (and the reader, when `read_url` is set).
+pub async fn connect(settings: &DatabaseSettings) -> Result<Db, DbErr> {
+    let writer = connect_one(&settings.url, settings).await?;
+    let reader = match &settings.read_url {
+        Some(url) => Some(connect_one(url, settings).await?),
+        None => None,
+    };
+    Ok(Db::new(writer, reader))
+}
+
+/// [`connect`], then applies `M`'s pending migrations on the writer when
+/// `settings.run_migrations` is on.
+pub async fn connect_and_migrate<M: MigratorTrait>(settings: &DatabaseSettings) -> Result<Db, DbErr> {
+    let db = connect(settings).await?;
+    if settings.run_migrations {
+        M::up(db.writer(), None).await?;
+        tracing::info!("database migrations applied");
+    }
+    Ok(db)
+}
+
+/// Round trip to the writer, for readiness checks.
+pub async fn ping(db: &Db) -> Result<(), DbErr> {
+    db.writer().ping().await
+}
+
+async fn connect_one(url: &str, settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(settings.max_connections)
+        .min_connections(settings.min_connections)
+        .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
+        .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+        .idle_timeout(Duration::from_secs(settings.idle_timeout_secs))
+        .sqlx_logging(settings.log_statements);
+    if url.starts_with("sqlite:") {
+        prepare_sqlite_dir(url)?;
+        options.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .foreign_keys(true)
+        });
+    }
+    let conn = Database::connect(options).await?;
+    tracing::info!(url = %redact_url(url), "database connected");
+    Ok(conn)
+}
+
+/// SQLite creates the file but not its directory; do that for a file database.
+fn prepare_sqlite_dir(url: &str) -> Result<(), DbErr> {
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(());
+    }
+    let parsed = SqliteConnectOptions::from_str(url).map_err(|e| DbErr::Custom(format!("invalid sqlite url: {e}")))?;
+    if let Some(dir) = parsed.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DbErr::Custom(format!("cannot create database directory {}: {e}", dir.display())))?;
+    }
+    Ok(())
+}
+
+/// The URL with any password replaced, safe for logs.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let authority_end = url[scheme_end..].find('/').map_or(url.len(), |i| scheme_end + i);
+    let authority = &url[scheme_end..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_owned();
+    };
+    let userinfo = &authority[..at];
+    let user = userinfo.split(':').next().unwrap_or_default();
+    if user.len() == userinfo.len() {
+        return url.to_owned();
+    }
+    format!("{}{user}:***{}", &url[..scheme_end], &url[scheme_end + at..])
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, Statement};
+
+    use super::*;
+    use crate::errors::{DbErrorKind, classify_db_err};
+
+    fn settings_in(dir: &std::path::Path) -> DatabaseSettings {
+        DatabaseSettings {
+            url: format!("sqlite://{}/sub/dir/t.db?mode=rwc", dir.display()),
+            ..DatabaseSettings::sqlite_in_data_dir("t")
+        }
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_url("mysql://app:s3cr3t@db:3306/user"), "mysql://app:***@db:3306/user");
+        assert_eq!(redact_url("mysql://app@db/user"), "mysql://app@db/user");
+        assert_eq!(redact_url("sqlite://data/x.db?mode=rwc"), "sqlite://data/x.db?mode=rwc");
+    }
+
+    #[tokio::test]
+    async fn sqlite_file_gets_directory_wal_and_foreign_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = connect(&settings_in(dir.path())).await.expect("connects");
+        assert!(db.is_sqlite());
+        ping(&db).await.expect("ping");
+        let conn = db.writer();
+        let row = |sql: &str| conn.query_one_raw(Statement::from_string(DatabaseBackend::Sqlite, sql.to_owned()));
+        let mode: String = row("PRAGMA journal_mode").await.expect("q").expect("row").try_get_by_index(0).expect("v");
+        assert_eq!(mode.to_lowercase(), "wal");
+        let fk: i32 = row("PRAGMA foreign_keys").await.expect("q").expect("row").try_get_by_index(0).expect("v");
+        assert_eq!(fk, 1);
+        let busy: i32 = row("PRAGMA busy_timeout").await.expect("q").expect("row").try_get_by_index(0).expect("v");
+        assert_eq!(busy, 5_000);
+    }
+
+    struct CreateT;
+
+    impl sea_orm_migration::MigrationName for CreateT {
+        fn name(&self) -> &str {
+            "m0001_create_t"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl sea_orm_migration::MigrationTrait for CreateT {
+        async fn up(&self, manager: &sea_orm_migration::SchemaManager) -> Result<(), DbErr> {
+            manager.get_connection().execute_unprepared("CREATE TABLE t (id TEXT PRIMARY KEY)").await.map(|_| ())
+        }
+    }
+
+    struct Migrator;
+
+    impl MigratorTrait for Migrator {
+        fn migrations() -> Vec<Box<dyn sea_orm_migration::MigrationTrait>> {
+            vec![Box::new(CreateT)]
+        }
+    }
+
+    #[tokio::test]
+    async fn migrations_run_once_and_only_when_enabled() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut settings = settings_in(dir.path());
+        settings.run_migrations = false;
+        let db = connect_and_migrate::<Migrator>(&settings).await.expect("connects");
+        assert!(db.writer().execute_unprepared("INSERT INTO t VALUES ('a')").await.is_err(), "not migrated");
+        settings.run_migrations = true;
+        let db = connect_and_migrate::<Migrator>(&settings).await.expect("migrates");
+        connect_and_migrate::<Migrator>(&settings).await.expect("second run is a no-op");
+        db.reader().execute_unprepared("INSERT INTO t VALUES ('a')").await.expect("table exists");
+    }
+
+    #[tokio::test]
+    async fn sqlite_unique_violation_is_classified_duplicate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = connect(&settings_in(dir.path())).await.expect("connects");
+        db.writer().execute_unprepared("CREATE TABLE t (id TEXT PRIMARY KEY, code TEXT UNIQUE)").await.expect("ddl");
+        db.writer().execute_unprepared("INSERT INTO t VALUES ('a', 'x')").await.expect("insert");
+        let dup_pk = db.writer().execute_unprepared("INSERT INTO t VALUES ('a', 'y')").await.expect_err("pk");
+        assert_eq!(classify_db_err(&dup_pk), DbErrorKind::Duplicate);
+        let dup_uq = db.writer().execute_unprepared("INSERT INTO t VALUES ('b', 'x')").await.expect_err("unique");
+        assert_eq!(classify_db_err(&dup_uq), DbErrorKind::Duplicate);
+        let syntax = db.writer().execute_unprepared("INSERT INTO nope VALUES (1)").await.expect_err("no table");
+        assert_eq!(classify_db_err(&syntax), DbErrorKind::Other);
+    }
+}

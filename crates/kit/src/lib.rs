@@ -22,6 +22,7 @@ pub mod crypto;
 pub mod db;
 pub mod errors;
 pub mod grpc_client;
+pub mod healthcheck;
 pub mod pagination;
 pub mod server;
 pub mod settings;

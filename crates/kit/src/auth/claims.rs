@@ -72,3 +72,6 @@ pub struct InternalClaims {
 /// Issuer of internal tokens, distinct from the user service's so a user
 /// token can never be mistaken for one.
 pub const INTERNAL_ISSUER: &str = "wework-internal";
+
+/// Audience of internal tokens: every platform service accepts them.
+pub const INTERNAL_AUDIENCE: &str = "wework-services";

@@ -1,0 +1,135 @@
+//! `loadgen` CLI: `echo-server`, `run` (bounded load) and `call` (one request).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use tokio::net::TcpListener;
+use wework_loadgen::load::Plan;
+use wework_loadgen::{ECHO_DEFAULT_ADDR, ECHO_METHOD, Target, call_once, echo, parse_duration, run_load};
+
+#[derive(Debug, Parser)]
+#[command(name = "loadgen", version, about = "Load generator for the platform's unary gRPC methods")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the bare echo RPC: the ceiling other numbers are compared against.
+    EchoServer {
+        #[arg(long, default_value = ECHO_DEFAULT_ADDR)]
+        addr: String,
+    },
+    /// Send N concurrent calls for a bounded time and print throughput and latency.
+    Run(RunArgs),
+    /// Make one call and print the response as JSON.
+    Call(TargetArgs),
+}
+
+#[derive(Debug, Args)]
+struct TargetArgs {
+    /// gRPC endpoint (loopback only). Defaults to the user service, or the echo server with --echo.
+    #[arg(long)]
+    target: Option<String>,
+    /// `package.Service/Method`, e.g. wework.user.v1.UserService/GetUser.
+    #[arg(long, required_unless_present = "echo")]
+    method: Option<String>,
+    /// Request message as proto3 JSON (camelCase field names).
+    #[arg(long)]
+    data: Option<String>,
+    /// Request metadata `key=value`; repeatable.
+    #[arg(long = "header", short = 'H')]
+    headers: Vec<String>,
+    /// Shorthand for the echo method against the echo server.
+    #[arg(long, conflicts_with = "method")]
+    echo: bool,
+}
+
+impl TargetArgs {
+    fn into_target(self) -> Target {
+        let (default_url, default_json) = if self.echo {
+            (format!("http://{ECHO_DEFAULT_ADDR}"), r#"{"message":"ping"}"#)
+        } else {
+            ("http://127.0.0.1:50051".into(), "{}")
+        };
+        Target {
+            url: self.target.unwrap_or(default_url),
+            method: self.method.unwrap_or_else(|| ECHO_METHOD.into()),
+            json: self.data.unwrap_or_else(|| default_json.into()),
+            headers: self.headers,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Calls in flight at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// HTTP/2 connections the workers are spread over.
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+    /// Measured time (10s, 500ms, 2m).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Unmeasured time before it.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    warmup: Duration,
+    /// Open-loop target rate in req/s over all workers (default: closed loop, as fast as answered).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Read this process's memory (VmRSS) at the end, e.g. the service under test.
+    #[arg(long)]
+    pid: Option<u32>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("loadgen: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::EchoServer { addr } => {
+            let listener = TcpListener::bind(&addr).await?;
+            // Scripts may bind port 0 and read the real address from this line.
+            println!("echo server listening on {}", listener.local_addr()?);
+            echo::serve(listener, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        }
+        Command::Call(args) => {
+            let answer = call_once(&args.into_target()).await?;
+            println!("{answer}");
+        }
+        Command::Run(args) => {
+            let plan =
+                Plan { concurrency: args.concurrency, warmup: args.warmup, duration: args.duration, rate: args.rate };
+            let report = run_load(&args.target.into_target(), args.connections, plan, args.pid).await?;
+            if args.json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", report.render_text());
+            }
+            if report.ok == 0 {
+                eprintln!("loadgen: no call succeeded");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,96 @@
+//! What every handler needs to know about a call before it acts: who the
+//! caller is (verified principal), which tenant the call acts on, and the
+//! request metadata that audit rows record.
+
+use tonic::Request;
+use wework_kit::auth::Principal;
+
+use crate::error::{Error, Result};
+
+/// Metadata of a call, as recorded in audit rows and sessions.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl RequestMeta {
+    /// The gateway forwards the end user's address in `x-forwarded-for`;
+    /// otherwise the peer address of the connection is used.
+    pub fn from_request<T>(req: &Request<T>) -> Self {
+        let header = |name: &str| {
+            req.metadata().get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+        };
+        let ip = header("x-forwarded-for")
+            .and_then(|v| v.split(',').next().map(|s| s.trim().to_owned()))
+            .or_else(|| req.remote_addr().map(|a| a.ip().to_string()));
+        Self {
+            ip: ip.map(|s| truncate(s, 64)),
+            user_agent: header("user-agent").map(|s| truncate(s, 512)),
+            request_id: wework_kit::telemetry::request_id(req),
+        }
+    }
+}
+
+fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}
+
+/// An authenticated call.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub principal: Principal,
+    pub meta: RequestMeta,
+}
+
+impl Call {
+    /// The caller's user id, for operations that only a user can do (change
+    /// own password, 2FA, own sessions).
+    pub fn user_id(&self) -> Result<&str> {
+        self.principal
+            .user_id
+            .as_deref()
+            .filter(|_| self.principal.kind == wework_kit::auth::PrincipalKind::User)
+            .ok_or_else(|| Error::PermissionDenied("only a signed-in user may do this".into()))
+    }
+
+    /// The tenant an operation acts on: the caller's own, unless the request
+    /// names another and the caller may cross tenants (super-admin or service).
+    /// A tenant user naming another tenant is denied, never silently redirected.
+    pub fn target_tenant(&self, requested: &str) -> Result<String> {
+        let requested = requested.trim();
+        if requested.is_empty() || requested == self.principal.tenant_id {
+            if self.principal.tenant_id.is_empty() {
+                return Err(Error::invalid("tenant_id", "required for platform service calls"));
+            }
+            return Ok(self.principal.tenant_id.clone());
+        }
+        if self.principal.is_super_admin() || self.principal.is_service() {
+            Ok(requested.to_owned())
+        } else {
+            Err(Error::PermissionDenied("cannot act on another tenant".into()))
+        }
+    }
+
+    /// Checks a `resource:action` permission.
+    pub fn require(&self, permission: &str) -> Result<()> {
+        wework_kit::auth::require(&self.principal, permission).map_err(Error::from)
+    }
+
+    /// Only platform super-admins (and platform services) may do this.
+    pub fn require_platform_admin(&self) -> Result<()> {
+        if self.principal.is_super_admin() || self.principal.is_service() {
+            Ok(())
+        } else {
+            Err(Error::PermissionDenied("platform administrators only".into()))
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! `wework`: the whole platform in one process, for a newcomer's first run and
+//! for small installations. Each service keeps its own settings (the same
+//! `WEWORK__…` variables and `config/<service>.toml` files as its container),
+//! its own database file under `./data/` and its own ports; Ctrl-C stops them
+//! all cleanly, and a restart keeps every byte of data.
+
+use std::time::Duration;
+
+use wework_kit::shutdown::{Shutdown, trigger_on_signal};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let user_settings = user_service::Settings::load()?;
+    let _telemetry = wework_kit::telemetry::init("wework", &user_settings.log);
+    let shutdown = Shutdown::new();
+    tokio::spawn(trigger_on_signal(shutdown.clone()));
+
+    let user_listeners = wework_kit::server::Listeners::bind(&user_settings.server).await?;
+    let user_grpc = user_listeners.grpc_addr();
+    let user_http = user_listeners.http_addr();
+    let user = user_service::build(user_settings, wework_kit::clock::system()).await?;
+    let user_task = tokio::spawn(user_service::serve(user, user_listeners, shutdown.clone()));
+
+    println!("WeWork platform is running (Ctrl-C to stop)");
+    println!("  user-service   gRPC http://{user_grpc}   metrics http://{user_http}/metrics");
+    println!("  first login:   tenant `platform`, user `admin` (password printed above on the first start)");
+
+    let result = user_task.await;
+    shutdown.trigger();
+    shutdown.wait_workers(Duration::from_secs(10)).await;
+    match result {
+        Ok(inner) => inner,
+        Err(e) => Err(e.into()),
+    }
+}
