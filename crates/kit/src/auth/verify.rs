@@ -9,6 +9,10 @@
 //! the same generic `UNAUTHENTICATED`; the token is never echoed or logged.
 //! Expiry is checked against the injected clock, not the system time, so tests
 //! drive it.
+//!
+//! Verified tokens are remembered (keyed by the whole token, bounded in size
+//! and age), so a client's repeated calls cost one signature check, not one per
+//! RPC; expiry is still checked on every hit.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -32,6 +36,8 @@ const LEEWAY_SECS: i64 = 30;
 /// Unknown `kid`s trigger a refetch at most this often, so garbage tokens
 /// cannot flood the user service.
 const MIN_REFETCH_GAP_SECS: i64 = 5;
+/// Longer bearer values are refused before any parsing.
+const MAX_TOKEN_LEN: usize = 8 * 1024;
 
 #[derive(Default)]
 struct KeyCache {
@@ -52,7 +58,18 @@ pub struct Authenticator {
     cache: RwLock<KeyCache>,
     /// Serialises refetches, so concurrent misses cause one call.
     refetch: tokio::sync::Mutex<()>,
+    verified: moka::sync::Cache<String, Arc<Verified>>,
 }
+
+/// A token whose signature and claims were checked; `exp` is re-checked on use.
+struct Verified {
+    principal: Principal,
+    exp: i64,
+}
+
+/// Verified tokens kept; a token is at most ~1 KiB, so this bounds memory to a few MiB.
+const VERIFIED_CAPACITY: u64 = 10_000;
+const VERIFIED_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -77,6 +94,7 @@ impl Authenticator {
             refresh_every: chrono::Duration::seconds(refresh_secs),
             cache: RwLock::default(),
             refetch: tokio::sync::Mutex::new(()),
+            verified: moka::sync::Cache::builder().max_capacity(VERIFIED_CAPACITY).time_to_live(VERIFIED_TTL).build(),
         }
     }
 
@@ -97,22 +115,40 @@ impl Authenticator {
 
     /// Verifies a raw token (e.g. from an HTTP header at the gateway).
     pub async fn authenticate_token(&self, token: &str) -> Result<Principal, Status> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(unauthenticated());
+        }
+        if let Some(hit) = self.verified.get(token) {
+            self.check_exp(hit.exp)?;
+            return Ok(hit.principal.clone());
+        }
         let header = decode_header(token).map_err(|_| unauthenticated())?;
-        match header.alg {
-            Algorithm::HS256 => self.verify_internal(token),
+        let verified = match header.alg {
+            Algorithm::HS256 => self.verify_internal(token)?,
             Algorithm::EdDSA => {
                 let kid = header.kid.ok_or_else(unauthenticated)?;
                 let key = self.key_for(&kid).await?;
-                self.verify_user(token, &key)
+                self.verify_user(token, &key)?
             }
-            _ => Err(unauthenticated()),
-        }
+            _ => return Err(unauthenticated()),
+        };
+        let principal = verified.principal.clone();
+        self.verified.insert(token.to_owned(), Arc::new(verified));
+        Ok(principal)
     }
 
-    fn verify_user(&self, token: &str, key: &DecodingKey) -> Result<Principal, Status> {
+    /// Makes newly published keys usable at once (the user service calls it
+    /// after rotating its own key).
+    pub async fn reload_keys(&self) {
+        let _refetching = self.refetch.lock().await;
+        self.refetch_keys().await;
+    }
+
+    fn verify_user(&self, token: &str, key: &DecodingKey) -> Result<Verified, Status> {
         let claims: AccessClaims = self.decode(token, key, Algorithm::EdDSA, &self.issuer, &self.audience)?;
         self.check_exp(claims.exp)?;
-        Ok(Principal {
+        let exp = claims.exp;
+        let principal = Principal {
             kind: PrincipalKind::User,
             tenant_id: claims.tid,
             user_id: Some(claims.sub),
@@ -121,21 +157,23 @@ impl Authenticator {
             session_id: Some(claims.sid),
             service: None,
             api_key_id: None,
-        })
+        };
+        Ok(Verified { principal, exp })
     }
 
-    fn verify_internal(&self, token: &str) -> Result<Principal, Status> {
+    fn verify_internal(&self, token: &str) -> Result<Verified, Status> {
         let claims: InternalClaims =
             self.decode(token, &self.internal_key, Algorithm::HS256, INTERNAL_ISSUER, INTERNAL_AUDIENCE)?;
         self.check_exp(claims.exp)?;
-        match claims.kind {
-            InternalKind::Service => Ok(Principal::service(&claims.svc, &claims.tid)),
+        let exp = claims.exp;
+        let principal = match claims.kind {
+            InternalKind::Service => Principal::service(&claims.svc, &claims.tid),
             InternalKind::ApiKey => {
                 if claims.tid.is_empty() {
                     return Err(unauthenticated());
                 }
                 let api_key_id = claims.sub.strip_prefix("api_key:").unwrap_or(&claims.sub).to_owned();
-                Ok(Principal {
+                Principal {
                     kind: PrincipalKind::ApiKey,
                     tenant_id: claims.tid,
                     user_id: (!claims.uid.is_empty()).then_some(claims.uid),
@@ -144,9 +182,10 @@ impl Authenticator {
                     session_id: None,
                     service: Some(claims.svc),
                     api_key_id: Some(api_key_id),
-                })
+                }
             }
-        }
+        };
+        Ok(Verified { principal, exp })
     }
 
     fn decode<C: DeserializeOwned>(

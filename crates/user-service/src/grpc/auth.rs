@@ -308,6 +308,7 @@ impl AuthService for Api {
             // Old tokens live at most access_ttl; keep their key a little longer for clock skew.
             let keep = chrono::Duration::seconds(self.state.settings.tokens.access_ttl_secs + 300);
             let kid = self.state.keys.rotate(now, keep).await?;
+            self.state.authn.reload_keys().await;
             audit::record(&self.state, Entry::by(&call, &call.principal.tenant_id, "signing_key.rotate", "signing_key", &kid), &call.meta).await;
             Ok(pb::RotateSigningKeyResponse { kid })
         })

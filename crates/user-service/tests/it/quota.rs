@@ -57,7 +57,8 @@ async fn reservation_is_all_or_nothing_and_release_gives_back() {
     let svc = app.service_token();
     let mut c = app.quota();
     c.reserve_daily_messages(authed(&svc, pb::ReserveDailyMessagesRequest { tenant_id: tenant.id.clone(), count: 10 })).await.expect("new day");
-    assert_code(reserve(0).await, Code::InvalidArgument);
+    let zero = c.reserve_daily_messages(authed(&svc, pb::ReserveDailyMessagesRequest { tenant_id: tenant.id.clone(), count: 0 })).await;
+    assert_code(zero, Code::InvalidArgument);
 }
 
 #[tokio::test]

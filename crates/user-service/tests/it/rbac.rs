@@ -14,9 +14,9 @@ async fn each_system_role_gets_exactly_its_permissions() {
     let viewer = app.login("acme", "vic", PASSWORD).await.unwrap().access_token;
     let operator = app.login("acme", "otto", PASSWORD).await.unwrap().access_token;
     let new_user = |name: &str| pb::CreateUserRequest { username: name.into(), display_name: name.into(), password: PASSWORD.into(), ..Default::default() };
-    assert_code(app.users().create_user(authed(&viewer, new_user("x1"))).await, Code::PermissionDenied);
-    assert_code(app.users().create_user(authed(&operator, new_user("x2"))).await, Code::PermissionDenied);
-    app.users().create_user(authed(&admin, new_user("x3"))).await.expect("admin creates users");
+    assert_code(app.users().create_user(authed(&viewer, new_user("xx1"))).await, Code::PermissionDenied);
+    assert_code(app.users().create_user(authed(&operator, new_user("xx2"))).await, Code::PermissionDenied);
+    app.users().create_user(authed(&admin, new_user("xx3"))).await.expect("admin creates users");
     // Viewers read, but cannot read the audit trail or manage keys.
     app.users().list_users(authed(&viewer, pb::ListUsersRequest::default())).await.expect("viewer reads users");
     assert_code(app.api_keys().create_api_key(authed(&viewer, pb::CreateApiKeyRequest { name: "k".into(), ..Default::default() })).await, Code::PermissionDenied);
