@@ -30,12 +30,7 @@ where
     let built = config::Config::builder()
         .add_source(config::Config::try_from(&T::default())?)
         .add_source(config::File::from(file).required(false))
-        .add_source(
-            config::Environment::with_prefix("WEWORK")
-                .prefix_separator("__")
-                .separator("__")
-                .try_parsing(true),
-        )
+        .add_source(config::Environment::with_prefix("WEWORK").prefix_separator("__").separator("__").try_parsing(true))
         .build()?;
     Ok(built.try_deserialize()?)
 }
@@ -184,7 +179,10 @@ impl CacheSettings {
 
     pub fn validate(&self, p: &mut Problems) {
         if let Some(url) = &self.redis_url {
-            p.check(url.starts_with("redis://") || url.starts_with("rediss://"), "cache.redis_url must start with redis://");
+            p.check(
+                url.starts_with("redis://") || url.starts_with("rediss://"),
+                "cache.redis_url must start with redis://",
+            );
         }
         p.check(self.default_ttl_secs > 0, "cache.default_ttl_secs must be > 0");
         p.check(self.redis_timeout_ms > 0, "cache.redis_timeout_ms must be > 0");
@@ -283,7 +281,10 @@ mod tests {
 
     impl Default for Demo {
         fn default() -> Self {
-            Self { server: ServerSettings::on_ports(50051, 9051), database: DatabaseSettings::sqlite_in_data_dir("demo") }
+            Self {
+                server: ServerSettings::on_ports(50051, 9051),
+                database: DatabaseSettings::sqlite_in_data_dir("demo"),
+            }
         }
     }
 

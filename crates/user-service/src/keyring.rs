@@ -68,7 +68,8 @@ impl KeyRing {
 }
 
 fn decode(secrets: &SecretBox, row: &store::SigningKeyRow) -> Result<SigningKeyPair> {
-    let private = secrets.decrypt(&row.private_key).map_err(|e| Error::Internal(anyhow::anyhow!("signing key: {e}")))?;
+    let private =
+        secrets.decrypt(&row.private_key).map_err(|e| Error::Internal(anyhow::anyhow!("signing key: {e}")))?;
     SigningKeyPair::from_private_bytes(&private).map_err(|e| Error::Internal(anyhow::anyhow!("signing key: {e}")))
 }
 

@@ -7,8 +7,8 @@
 //! `Unauthenticated`, so a caller cannot tell them apart.
 
 use chrono::{DateTime, Duration, Utc};
-use secrecy::SecretString;
 use sea_orm::TransactionTrait;
+use secrecy::SecretString;
 use wework_kit::auth::claims::AccessClaims;
 
 use crate::domain::{lockout, password, signing, tokens, totp};

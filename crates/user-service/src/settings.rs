@@ -97,6 +97,10 @@ pub struct BootstrapSettings {
 
 impl Default for BootstrapSettings {
     fn default() -> Self {
-        Self { admin_username: "admin".to_owned(), admin_email: "admin@platform.local".to_owned(), admin_password: None }
+        Self {
+            admin_username: "admin".to_owned(),
+            admin_email: "admin@platform.local".to_owned(),
+            admin_password: None,
+        }
     }
 }

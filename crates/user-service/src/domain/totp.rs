@@ -130,6 +130,14 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
+/// The code an authenticator app shows at `now` — for tests and tooling that
+/// play the user's side; `None` when the secret is not valid base32.
+pub fn code_at(secret_b32: &str, now: DateTime<Utc>) -> Option<String> {
+    let secret = base32_decode(secret_b32)?;
+    let step = u64::try_from(now.timestamp().div_euclid(STEP_SECS)).ok()?;
+    Some(hotp(&secret, step, DIGITS))
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -205,12 +213,4 @@ mod tests {
              &issuer=WeWork%20Platform&algorithm=SHA1&digits=6&period=30"
         );
     }
-}
-
-/// The code an authenticator app shows at `now` — for tests and tooling that
-/// play the user's side; `None` when the secret is not valid base32.
-pub fn code_at(secret_b32: &str, now: DateTime<Utc>) -> Option<String> {
-    let secret = base32_decode(secret_b32)?;
-    let step = u64::try_from(now.timestamp().div_euclid(STEP_SECS)).ok()?;
-    Some(hotp(&secret, step, DIGITS))
 }

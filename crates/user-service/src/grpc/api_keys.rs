@@ -31,7 +31,10 @@ fn to_proto(k: ApiKeyModel, now: chrono::DateTime<chrono::Utc>) -> pb::ApiKey {
 
 #[tonic::async_trait]
 impl ApiKeyService for Api {
-    async fn create_api_key(&self, req: Request<pb::CreateApiKeyRequest>) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
+    async fn create_api_key(
+        &self,
+        req: Request<pb::CreateApiKeyRequest>,
+    ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             call.require("api_key:create")?;
@@ -84,7 +87,10 @@ impl ApiKeyService for Api {
         })
     }
 
-    async fn list_api_keys(&self, req: Request<pb::ListApiKeysRequest>) -> Result<Response<pb::ListApiKeysResponse>, Status> {
+    async fn list_api_keys(
+        &self,
+        req: Request<pb::ListApiKeysRequest>,
+    ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             call.require("api_key:read")?;
@@ -110,12 +116,15 @@ impl ApiKeyService for Api {
         handle!(async {
             let call = self.state.call(&req).await?;
             call.require("api_key:revoke")?;
-            let id = non_empty(&req.get_ref().api_key_id).ok_or_else(|| Error::invalid("api_key_id", "required"))?.to_owned();
+            let id = non_empty(&req.get_ref().api_key_id)
+                .ok_or_else(|| Error::invalid("api_key_id", "required"))?
+                .to_owned();
             let tid = call.principal.tenant_id.clone();
             let now = self.state.clock.now();
             let txn = self.state.db.writer().begin().await?;
             let key = store::revoke_api_key(&txn, &tid, &id, now).await?.ok_or(Error::NotFound("api key"))?;
-            audit::record_in(&txn, &self.state, Entry::by(&call, &tid, "api_key.revoke", "api_key", &id), &call.meta).await?;
+            audit::record_in(&txn, &self.state, Entry::by(&call, &tid, "api_key.revoke", "api_key", &id), &call.meta)
+                .await?;
             txn.commit().await?;
             Ok(to_proto(key, now))
         })

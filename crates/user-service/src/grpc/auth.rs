@@ -113,7 +113,8 @@ impl AuthService for Api {
             let tid = call.principal.tenant_id.clone();
             let txn = self.state.db.writer().begin().await?;
             store::revoke_session(&txn, &tid, &sid, "logout", self.state.clock.now()).await?;
-            audit::record_in(&txn, &self.state, Entry::by(&call, &tid, "auth.logout", "session", &sid), &call.meta).await?;
+            audit::record_in(&txn, &self.state, Entry::by(&call, &tid, "auth.logout", "session", &sid), &call.meta)
+                .await?;
             txn.commit().await?;
             self.state.forget_sessions(&[sid]).await;
             let _ = uid;
@@ -121,7 +122,10 @@ impl AuthService for Api {
         })
     }
 
-    async fn list_sessions(&self, req: Request<pb::ListSessionsRequest>) -> Result<Response<pb::ListSessionsResponse>, Status> {
+    async fn list_sessions(
+        &self,
+        req: Request<pb::ListSessionsRequest>,
+    ) -> Result<Response<pb::ListSessionsResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             let r = req.into_inner();
@@ -135,8 +139,15 @@ impl AuthService for Api {
             };
             let limit = wework_kit::pagination::page_size(r.page.as_ref())?;
             let cursor = super::page_cursor(r.page.as_ref())?;
-            let (rows, next) =
-                store::list_active_sessions(self.state.db.reader(), &tid, &user_id, self.state.clock.now(), cursor, limit).await?;
+            let (rows, next) = store::list_active_sessions(
+                self.state.db.reader(),
+                &tid,
+                &user_id,
+                self.state.clock.now(),
+                cursor,
+                limit,
+            )
+            .await?;
             let current = call.principal.session_id.clone().unwrap_or_default();
             Ok(pb::ListSessionsResponse {
                 sessions: rows.into_iter().map(|s| session_to_proto(s, &current)).collect(),
@@ -145,25 +156,37 @@ impl AuthService for Api {
         })
     }
 
-    async fn revoke_session(&self, req: Request<pb::RevokeSessionRequest>) -> Result<Response<pb::RevokeSessionResponse>, Status> {
+    async fn revoke_session(
+        &self,
+        req: Request<pb::RevokeSessionRequest>,
+    ) -> Result<Response<pb::RevokeSessionResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
-            let sid = non_empty(&req.get_ref().session_id).ok_or_else(|| Error::invalid("session_id", "required"))?.to_owned();
+            let sid = non_empty(&req.get_ref().session_id)
+                .ok_or_else(|| Error::invalid("session_id", "required"))?
+                .to_owned();
             let tid = call.principal.tenant_id.clone();
-            let session = store::find_session(self.state.db.reader(), &sid).await?.filter(|s| s.tenant_id == tid).ok_or(Error::NotFound("session"))?;
+            let session = store::find_session(self.state.db.reader(), &sid)
+                .await?
+                .filter(|s| s.tenant_id == tid)
+                .ok_or(Error::NotFound("session"))?;
             if Some(session.user_id.as_str()) != call.principal.user_id.as_deref() {
                 call.require("session:revoke")?;
             }
             let txn = self.state.db.writer().begin().await?;
             store::revoke_session(&txn, &tid, &sid, "revoked", self.state.clock.now()).await?;
-            audit::record_in(&txn, &self.state, Entry::by(&call, &tid, "session.revoke", "session", &sid), &call.meta).await?;
+            audit::record_in(&txn, &self.state, Entry::by(&call, &tid, "session.revoke", "session", &sid), &call.meta)
+                .await?;
             txn.commit().await?;
             self.state.forget_sessions(&[sid]).await;
             Ok(pb::RevokeSessionResponse {})
         })
     }
 
-    async fn revoke_all_sessions(&self, req: Request<pb::RevokeAllSessionsRequest>) -> Result<Response<pb::RevokeAllSessionsResponse>, Status> {
+    async fn revoke_all_sessions(
+        &self,
+        req: Request<pb::RevokeAllSessionsRequest>,
+    ) -> Result<Response<pb::RevokeAllSessionsResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             let tid = call.principal.tenant_id.clone();
@@ -176,7 +199,13 @@ impl AuthService for Api {
             };
             let txn = self.state.db.writer().begin().await?;
             let revoked = self.revoke_all(&txn, &tid, &user_id, "revoked_all").await?;
-            audit::record_in(&txn, &self.state, Entry::by(&call, &tid, "session.revoke_all", "user", &user_id), &call.meta).await?;
+            audit::record_in(
+                &txn,
+                &self.state,
+                Entry::by(&call, &tid, "session.revoke_all", "user", &user_id),
+                &call.meta,
+            )
+            .await?;
             txn.commit().await?;
             self.state.forget_sessions(&revoked).await;
             Ok(pb::RevokeAllSessionsResponse { revoked: i32::try_from(revoked.len()).unwrap_or(i32::MAX) })
@@ -203,7 +232,10 @@ impl AuthService for Api {
         })
     }
 
-    async fn enroll_totp(&self, req: Request<pb::EnrollTotpRequest>) -> Result<Response<pb::EnrollTotpResponse>, Status> {
+    async fn enroll_totp(
+        &self,
+        req: Request<pb::EnrollTotpRequest>,
+    ) -> Result<Response<pb::EnrollTotpResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             let uid = call.user_id()?.to_owned();
@@ -221,7 +253,10 @@ impl AuthService for Api {
         })
     }
 
-    async fn confirm_totp(&self, req: Request<pb::ConfirmTotpRequest>) -> Result<Response<pb::ConfirmTotpResponse>, Status> {
+    async fn confirm_totp(
+        &self,
+        req: Request<pb::ConfirmTotpRequest>,
+    ) -> Result<Response<pb::ConfirmTotpResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             let uid = call.user_id()?.to_owned();
@@ -234,21 +269,26 @@ impl AuthService for Api {
             if user.two_factor_enabled {
                 return Err(Error::precondition("TOTP_ENABLED", "two-factor is already enabled"));
             }
-            let secret = self.state.secrets.decrypt(&sealed).map_err(|e| Error::Internal(anyhow::anyhow!("totp: {e}")))?;
+            let secret =
+                self.state.secrets.decrypt(&sealed).map_err(|e| Error::Internal(anyhow::anyhow!("totp: {e}")))?;
             let secret = String::from_utf8(secret).map_err(|e| Error::Internal(e.into()))?;
             let step = totp::verify(&secret, &code, self.state.clock.now(), user.two_factor_last_step)
                 .ok_or_else(|| Error::invalid("code", "does not match"))?;
             let txn = self.state.db.writer().begin().await?;
             store::set_two_factor(&txn, &tid, &uid, true, Some(sealed)).await?;
             store::set_two_factor_last_step(&txn, &tid, &uid, step).await?;
-            audit::record_in(&txn, &self.state, Entry::by(&call, &tid, "auth.totp_enable", "user", &uid), &call.meta).await?;
+            audit::record_in(&txn, &self.state, Entry::by(&call, &tid, "auth.totp_enable", "user", &uid), &call.meta)
+                .await?;
             txn.commit().await?;
             self.state.cache.invalidate(&[super::users::cache_key(&tid, &uid)]).await;
             Ok(pb::ConfirmTotpResponse {})
         })
     }
 
-    async fn disable_totp(&self, req: Request<pb::DisableTotpRequest>) -> Result<Response<pb::DisableTotpResponse>, Status> {
+    async fn disable_totp(
+        &self,
+        req: Request<pb::DisableTotpRequest>,
+    ) -> Result<Response<pb::DisableTotpResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             let uid = call.user_id()?.to_owned();
@@ -265,21 +305,26 @@ impl AuthService for Api {
                 return Err(Error::PermissionDenied("password is wrong".into()));
             }
             let sealed = user.two_factor_secret.clone().unwrap_or_default();
-            let secret = self.state.secrets.decrypt(&sealed).map_err(|e| Error::Internal(anyhow::anyhow!("totp: {e}")))?;
+            let secret =
+                self.state.secrets.decrypt(&sealed).map_err(|e| Error::Internal(anyhow::anyhow!("totp: {e}")))?;
             let secret = String::from_utf8(secret).map_err(|e| Error::Internal(e.into()))?;
             if totp::verify(&secret, r.code.trim(), self.state.clock.now(), user.two_factor_last_step).is_none() {
                 return Err(Error::invalid("code", "does not match"));
             }
             let txn = self.state.db.writer().begin().await?;
             store::set_two_factor(&txn, &tid, &uid, false, None).await?;
-            audit::record_in(&txn, &self.state, Entry::by(&call, &tid, "auth.totp_disable", "user", &uid), &call.meta).await?;
+            audit::record_in(&txn, &self.state, Entry::by(&call, &tid, "auth.totp_disable", "user", &uid), &call.meta)
+                .await?;
             txn.commit().await?;
             self.state.cache.invalidate(&[super::users::cache_key(&tid, &uid)]).await;
             Ok(pb::DisableTotpResponse {})
         })
     }
 
-    async fn get_signing_keys(&self, _req: Request<pb::GetSigningKeysRequest>) -> Result<Response<pb::GetSigningKeysResponse>, Status> {
+    async fn get_signing_keys(
+        &self,
+        _req: Request<pb::GetSigningKeysRequest>,
+    ) -> Result<Response<pb::GetSigningKeysResponse>, Status> {
         handle!(async {
             let keys = self.state.keys.published(self.state.clock.now()).await?;
             Ok(pb::GetSigningKeysResponse {
@@ -300,7 +345,10 @@ impl AuthService for Api {
         })
     }
 
-    async fn rotate_signing_key(&self, req: Request<pb::RotateSigningKeyRequest>) -> Result<Response<pb::RotateSigningKeyResponse>, Status> {
+    async fn rotate_signing_key(
+        &self,
+        req: Request<pb::RotateSigningKeyRequest>,
+    ) -> Result<Response<pb::RotateSigningKeyResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             call.require_platform_admin()?;
@@ -309,12 +357,20 @@ impl AuthService for Api {
             let keep = chrono::Duration::seconds(self.state.settings.tokens.access_ttl_secs + 300);
             let kid = self.state.keys.rotate(now, keep).await?;
             self.state.authn.reload_keys().await;
-            audit::record(&self.state, Entry::by(&call, &call.principal.tenant_id, "signing_key.rotate", "signing_key", &kid), &call.meta).await;
+            audit::record(
+                &self.state,
+                Entry::by(&call, &call.principal.tenant_id, "signing_key.rotate", "signing_key", &kid),
+                &call.meta,
+            )
+            .await;
             Ok(pb::RotateSigningKeyResponse { kid })
         })
     }
 
-    async fn authenticate_api_key(&self, req: Request<pb::AuthenticateApiKeyRequest>) -> Result<Response<pb::AuthenticateApiKeyResponse>, Status> {
+    async fn authenticate_api_key(
+        &self,
+        req: Request<pb::AuthenticateApiKeyRequest>,
+    ) -> Result<Response<pb::AuthenticateApiKeyResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             if !call.principal.is_service() {
@@ -326,12 +382,14 @@ impl AuthService for Api {
             }
             let (prefix, hash) = tokens::parse_api_key(raw).ok_or(Error::Unauthenticated)?;
             let now = self.state.clock.now();
-            let key = store::find_api_key_by_prefix(self.state.db.reader(), &prefix).await?.ok_or(Error::Unauthenticated)?;
+            let key =
+                store::find_api_key_by_prefix(self.state.db.reader(), &prefix).await?.ok_or(Error::Unauthenticated)?;
             let live = key.status == store::STATUS_ACTIVE && key.expires_at.is_none_or(|exp| exp > now);
             if !live || !wework_kit::crypto::constant_time_eq(key.key_hash.as_bytes(), hash.as_bytes()) {
                 return Err(Error::Unauthenticated);
             }
-            let tenant = super::tenants::cached_tenant(&self.state, &key.tenant_id).await?.ok_or(Error::Unauthenticated)?;
+            let tenant =
+                super::tenants::cached_tenant(&self.state, &key.tenant_id).await?.ok_or(Error::Unauthenticated)?;
             if !store::tenant_is_active(&tenant) {
                 return Err(Error::precondition(login::TENANT_SUSPENDED, "tenant is suspended"));
             }

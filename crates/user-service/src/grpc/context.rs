@@ -20,7 +20,11 @@ impl RequestMeta {
     /// otherwise the peer address of the connection is used.
     pub fn from_request<T>(req: &Request<T>) -> Self {
         let header = |name: &str| {
-            req.metadata().get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+            req.metadata()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
         };
         let ip = header("x-forwarded-for")
             .and_then(|v| v.split(',').next().map(|s| s.trim().to_owned()))

@@ -56,7 +56,10 @@ pub(crate) fn page_cursor(
 
 pub(crate) fn next_page(next: Option<crate::store::Cursor>) -> wework_proto::common::PageResponse {
     let token = next.map(|c| {
-        wework_kit::pagination::encode_token(&wework_kit::pagination::TimeCursor { t: c.created_at.timestamp_micros(), id: c.id })
+        wework_kit::pagination::encode_token(&wework_kit::pagination::TimeCursor {
+            t: c.created_at.timestamp_micros(),
+            id: c.id,
+        })
     });
     wework_kit::pagination::page_response(token)
 }

@@ -33,7 +33,10 @@ fn check_count(count: i32) -> Result<i64> {
 
 #[tonic::async_trait]
 impl QuotaService for Api {
-    async fn reserve_daily_messages(&self, req: Request<pb::ReserveDailyMessagesRequest>) -> Result<Response<pb::ReserveDailyMessagesResponse>, Status> {
+    async fn reserve_daily_messages(
+        &self,
+        req: Request<pb::ReserveDailyMessagesRequest>,
+    ) -> Result<Response<pb::ReserveDailyMessagesResponse>, Status> {
         let result = async {
             let call = self.state.call(&req).await?;
             call.require("quota:reserve")?;
@@ -67,7 +70,10 @@ impl QuotaService for Api {
         }
     }
 
-    async fn release_daily_messages(&self, req: Request<pb::ReleaseDailyMessagesRequest>) -> Result<Response<pb::ReleaseDailyMessagesResponse>, Status> {
+    async fn release_daily_messages(
+        &self,
+        req: Request<pb::ReleaseDailyMessagesRequest>,
+    ) -> Result<Response<pb::ReleaseDailyMessagesResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             call.require("quota:reserve")?;
@@ -81,7 +87,10 @@ impl QuotaService for Api {
         })
     }
 
-    async fn get_quota_usage(&self, req: Request<pb::GetQuotaUsageRequest>) -> Result<Response<pb::GetQuotaUsageResponse>, Status> {
+    async fn get_quota_usage(
+        &self,
+        req: Request<pb::GetQuotaUsageRequest>,
+    ) -> Result<Response<pb::GetQuotaUsageResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             call.require("quota:read")?;
@@ -96,7 +105,10 @@ impl QuotaService for Api {
         })
     }
 
-    async fn check_account_quota(&self, req: Request<pb::CheckAccountQuotaRequest>) -> Result<Response<pb::CheckAccountQuotaResponse>, Status> {
+    async fn check_account_quota(
+        &self,
+        req: Request<pb::CheckAccountQuotaRequest>,
+    ) -> Result<Response<pb::CheckAccountQuotaResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             call.require("quota:read")?;

@@ -176,7 +176,10 @@ impl RoleService for Api {
         })
     }
 
-    async fn delete_role(&self, req: Request<pb::DeleteRoleRequest>) -> Result<Response<pb::DeleteRoleResponse>, Status> {
+    async fn delete_role(
+        &self,
+        req: Request<pb::DeleteRoleRequest>,
+    ) -> Result<Response<pb::DeleteRoleResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             call.require("role:delete")?;
@@ -187,7 +190,8 @@ impl RoleService for Api {
             let tid = call.principal.tenant_id.clone();
             let txn = self.state.db.writer().begin().await?;
             let holders = store::delete_role(&txn, &tid, &role.id).await?;
-            let entry = Entry::by(&call, &tid, "role.delete", "role", &role.id).values(Some(serde_json::json!({"name": role.name})), None);
+            let entry = Entry::by(&call, &tid, "role.delete", "role", &role.id)
+                .values(Some(serde_json::json!({"name": role.name})), None);
             audit::record_in(&txn, &self.state, entry, &call.meta).await?;
             txn.commit().await?;
             let keys: Vec<String> = holders.iter().map(|u| super::users::cache_key(&tid, u)).collect();
@@ -196,7 +200,10 @@ impl RoleService for Api {
         })
     }
 
-    async fn assign_role(&self, req: Request<pb::AssignRoleRequest>) -> Result<Response<pb::AssignRoleResponse>, Status> {
+    async fn assign_role(
+        &self,
+        req: Request<pb::AssignRoleRequest>,
+    ) -> Result<Response<pb::AssignRoleResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             call.require("role:assign")?;
@@ -215,7 +222,8 @@ impl RoleService for Api {
             self.check_grantable(&call, &perms)?;
             let tid = call.principal.tenant_id.clone();
             let txn = self.state.db.writer().begin().await?;
-            store::assign_role(&txn, &tid, &user.id, &role.id, call.principal.user_id.as_deref(), expires_at, now).await?;
+            store::assign_role(&txn, &tid, &user.id, &role.id, call.principal.user_id.as_deref(), expires_at, now)
+                .await?;
             let entry = Entry::by(&call, &tid, "role.assign", "user", &user.id)
                 .values(None, Some(serde_json::json!({"role": role.name, "expires_at": expires_at})));
             audit::record_in(&txn, &self.state, entry, &call.meta).await?;
@@ -225,7 +233,10 @@ impl RoleService for Api {
         })
     }
 
-    async fn revoke_role(&self, req: Request<pb::RevokeRoleRequest>) -> Result<Response<pb::RevokeRoleResponse>, Status> {
+    async fn revoke_role(
+        &self,
+        req: Request<pb::RevokeRoleRequest>,
+    ) -> Result<Response<pb::RevokeRoleResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             call.require("role:assign")?;
@@ -237,7 +248,8 @@ impl RoleService for Api {
             if !store::revoke_role(&txn, &tid, &user.id, &role.id).await? {
                 return Err(Error::NotFound("role assignment"));
             }
-            let entry = Entry::by(&call, &tid, "role.revoke", "user", &user.id).values(Some(serde_json::json!({"role": role.name})), None);
+            let entry = Entry::by(&call, &tid, "role.revoke", "user", &user.id)
+                .values(Some(serde_json::json!({"role": role.name})), None);
             audit::record_in(&txn, &self.state, entry, &call.meta).await?;
             txn.commit().await?;
             self.state.cache.invalidate(&[super::users::cache_key(&tid, &user.id)]).await;
@@ -245,7 +257,10 @@ impl RoleService for Api {
         })
     }
 
-    async fn get_effective_permissions(&self, req: Request<pb::GetEffectivePermissionsRequest>) -> Result<Response<pb::GetEffectivePermissionsResponse>, Status> {
+    async fn get_effective_permissions(
+        &self,
+        req: Request<pb::GetEffectivePermissionsRequest>,
+    ) -> Result<Response<pb::GetEffectivePermissionsResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             let requested = req.get_ref().user_id.trim();
@@ -264,7 +279,10 @@ impl RoleService for Api {
         })
     }
 
-    async fn check_permission(&self, req: Request<pb::CheckPermissionRequest>) -> Result<Response<pb::CheckPermissionResponse>, Status> {
+    async fn check_permission(
+        &self,
+        req: Request<pb::CheckPermissionRequest>,
+    ) -> Result<Response<pb::CheckPermissionResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             let r = req.into_inner();
@@ -284,17 +302,27 @@ impl RoleService for Api {
                 store::find_user(self.state.db.reader(), &tid, requested).await?
             }
             .ok_or(Error::NotFound("user"))?;
-            let perms = store::effective_permissions(self.state.db.reader(), &user.tenant_id, &user.id, self.state.clock.now()).await?;
-            Ok(pb::CheckPermissionResponse { allowed: perms.iter().any(|g| wework_kit::auth::permission_matches(g, wanted)) })
+            let perms =
+                store::effective_permissions(self.state.db.reader(), &user.tenant_id, &user.id, self.state.clock.now())
+                    .await?;
+            Ok(pb::CheckPermissionResponse {
+                allowed: perms.iter().any(|g| wework_kit::auth::permission_matches(g, wanted)),
+            })
         })
     }
 
-    async fn list_permissions(&self, req: Request<pb::ListPermissionsRequest>) -> Result<Response<pb::ListPermissionsResponse>, Status> {
+    async fn list_permissions(
+        &self,
+        req: Request<pb::ListPermissionsRequest>,
+    ) -> Result<Response<pb::ListPermissionsResponse>, Status> {
         handle!(async {
             self.state.call(&req).await?;
             let permissions = rbac::CATALOGUE
                 .iter()
-                .map(|(name, description)| pb::Permission { name: (*name).to_owned(), description: (*description).to_owned() })
+                .map(|(name, description)| pb::Permission {
+                    name: (*name).to_owned(),
+                    description: (*description).to_owned(),
+                })
                 .collect();
             Ok(pb::ListPermissionsResponse { permissions })
         })

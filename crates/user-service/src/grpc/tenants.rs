@@ -108,18 +108,29 @@ impl Api {
         cached_tenant(&self.state, &id).await?.ok_or(Error::NotFound("tenant"))
     }
 
-    async fn set_status(&self, call: &Call, tenant_id: &str, status: &'static str, reason: Option<String>) -> Result<pb::Tenant> {
+    async fn set_status(
+        &self,
+        call: &Call,
+        tenant_id: &str,
+        status: &'static str,
+        reason: Option<String>,
+    ) -> Result<pb::Tenant> {
         call.require_platform_admin()?;
         let tenant_id = non_empty(tenant_id).ok_or_else(|| Error::invalid("tenant_id", "required"))?;
         let now = self.state.clock.now();
         let txn = self.state.db.writer().begin().await?;
-        let old = store::find_tenant(&txn, tenant_id).await?.filter(store::tenant_not_deleted).ok_or(Error::NotFound("tenant"))?;
+        let old = store::find_tenant(&txn, tenant_id)
+            .await?
+            .filter(store::tenant_not_deleted)
+            .ok_or(Error::NotFound("tenant"))?;
         if old.tenant_code == wework_kit::auth::claims::PLATFORM_TENANT_CODE {
             return Err(Error::precondition("PLATFORM_TENANT", "the platform tenant cannot change status"));
         }
-        let new = store::set_tenant_status(&txn, tenant_id, status, reason, now).await?.ok_or(Error::NotFound("tenant"))?;
+        let new =
+            store::set_tenant_status(&txn, tenant_id, status, reason, now).await?.ok_or(Error::NotFound("tenant"))?;
         let op = format!("tenant.{status}");
-        let entry = Entry::by(call, tenant_id, &op, "tenant", tenant_id).values(Some(snapshot(&old)), Some(snapshot(&new)));
+        let entry =
+            Entry::by(call, tenant_id, &op, "tenant", tenant_id).values(Some(snapshot(&old)), Some(snapshot(&new)));
         audit::record_in(&txn, &self.state, entry, &call.meta).await?;
         txn.commit().await?;
         self.state.cache.invalidate(&[cache_key(tenant_id)]).await;
@@ -170,7 +181,8 @@ impl TenantService for Api {
                 false,
             )
             .await?;
-            let entry = Entry::by(&call, &tenant.id, "tenant.create", "tenant", &tenant.id).values(None, Some(snapshot(&tenant)));
+            let entry = Entry::by(&call, &tenant.id, "tenant.create", "tenant", &tenant.id)
+                .values(None, Some(snapshot(&tenant)));
             audit::record_in(&txn, &self.state, entry, &call.meta).await?;
             txn.commit().await?;
             Ok(to_proto(tenant))
@@ -233,7 +245,10 @@ impl TenantService for Api {
             };
             let now = self.state.clock.now();
             let txn = self.state.db.writer().begin().await?;
-            let old = store::find_tenant(&txn, &tenant_id).await?.filter(store::tenant_not_deleted).ok_or(Error::NotFound("tenant"))?;
+            let old = store::find_tenant(&txn, &tenant_id)
+                .await?
+                .filter(store::tenant_not_deleted)
+                .ok_or(Error::NotFound("tenant"))?;
             let new = store::update_tenant(&txn, &tenant_id, changes, now).await?.ok_or(Error::NotFound("tenant"))?;
             let entry = Entry::by(&call, &tenant_id, "tenant.update", "tenant", &tenant_id)
                 .values(Some(snapshot(&old)), Some(snapshot(&new)));
@@ -244,7 +259,10 @@ impl TenantService for Api {
         })
     }
 
-    async fn list_tenants(&self, req: Request<pb::ListTenantsRequest>) -> Result<Response<pb::ListTenantsResponse>, Status> {
+    async fn list_tenants(
+        &self,
+        req: Request<pb::ListTenantsRequest>,
+    ) -> Result<Response<pb::ListTenantsResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             call.require_platform_admin()?;
@@ -257,9 +275,15 @@ impl TenantService for Api {
                 pb::TenantStatus::Suspended => Some(store::STATUS_SUSPENDED),
                 pb::TenantStatus::Deleted => Some(store::STATUS_DELETED),
             };
-            let filter = store::TenantFilter { status: status.map(str::to_owned), query: non_empty(&r.query).map(str::to_owned) };
+            let filter = store::TenantFilter {
+                status: status.map(str::to_owned),
+                query: non_empty(&r.query).map(str::to_owned),
+            };
             let (rows, next) = store::list_tenants(self.state.db.reader(), &filter, cursor, limit).await?;
-            Ok(pb::ListTenantsResponse { tenants: rows.into_iter().map(to_proto).collect(), page: Some(super::next_page(next)) })
+            Ok(pb::ListTenantsResponse {
+                tenants: rows.into_iter().map(to_proto).collect(),
+                page: Some(super::next_page(next)),
+            })
         })
     }
 
@@ -278,7 +302,10 @@ impl TenantService for Api {
         })
     }
 
-    async fn delete_tenant(&self, req: Request<pb::DeleteTenantRequest>) -> Result<Response<pb::DeleteTenantResponse>, Status> {
+    async fn delete_tenant(
+        &self,
+        req: Request<pb::DeleteTenantRequest>,
+    ) -> Result<Response<pb::DeleteTenantResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             self.set_status(&call, &req.get_ref().tenant_id, store::STATUS_DELETED, None).await?;

@@ -15,8 +15,8 @@ use super::context::Call;
 use super::convert::{non_empty, opt_ts, ts};
 use super::tenants::dup;
 use super::{Api, handle};
-use crate::domain::password;
 use crate::domain::validate::{DisplayName, Email, Phone, RoleName, Username};
+use crate::domain::{FieldError, password};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{self, UserModel};
@@ -125,7 +125,7 @@ pub async fn hash_password(password: SecretString) -> Result<String> {
         .map_err(|e| Error::Internal(anyhow::anyhow!("hash password: {e}")))
 }
 
-fn new_password(field: &'static str, raw: String, username: &str) -> Result<SecretString> {
+fn new_password(field: &'static str, raw: String, username: &str) -> Result<SecretString, FieldError> {
     let secret = SecretString::from(raw);
     password::check_policy(secret.expose_secret(), username).map_err(|e| e.in_field(field))?;
     Ok(secret)
@@ -145,12 +145,20 @@ impl Api {
     }
 
     async fn view(&self, user: UserModel) -> Result<UserView> {
-        let roles = store::active_roles_of_user(self.state.db.reader(), &user.tenant_id, &user.id, self.state.clock.now()).await?;
+        let roles =
+            store::active_roles_of_user(self.state.db.reader(), &user.tenant_id, &user.id, self.state.clock.now())
+                .await?;
         Ok(UserView::new(user, roles.into_iter().map(|(_, n)| n).collect()))
     }
 
     /// Revokes every session of a user and forgets them in the cache.
-    pub(crate) async fn revoke_all<C: sea_orm::ConnectionTrait>(&self, conn: &C, tenant_id: &str, user_id: &str, reason: &str) -> Result<Vec<String>> {
+    pub(crate) async fn revoke_all<C: sea_orm::ConnectionTrait>(
+        &self,
+        conn: &C,
+        tenant_id: &str,
+        user_id: &str,
+        reason: &str,
+    ) -> Result<Vec<String>> {
         let ids = store::revoke_user_sessions(conn, tenant_id, user_id, reason, self.state.clock.now()).await?;
         Ok(ids)
     }
@@ -169,10 +177,7 @@ impl UserService for Api {
             let email = Email::parse_optional(&r.email).map_err(|e| errors.push(e)).ok().flatten();
             let phone = Phone::parse_optional(&r.phone).map_err(|e| errors.push(e)).ok().flatten();
             let display = DisplayName::parse(&r.display_name).map_err(|e| errors.push(e)).ok();
-            let pw = new_password("password", r.password, &r.username).map_err(|e| match e {
-                Error::Invalid(mut f) => errors.append(&mut f),
-                _ => {}
-            });
+            let pw = new_password("password", r.password, &r.username).map_err(|e| errors.push(e));
             let role_names = if r.roles.is_empty() { vec!["viewer".to_owned()] } else { r.roles.clone() };
             for name in &role_names {
                 if let Err(e) = RoleName::parse(name) {
@@ -189,7 +194,9 @@ impl UserService for Api {
             super::tenants::cached_tenant(&self.state, &tenant_id).await?.ok_or(Error::NotFound("tenant"))?;
             let mut role_ids = Vec::new();
             for name in &role_names {
-                let role = store::find_role_by_name(conn, &tenant_id, name).await?.ok_or_else(|| Error::invalid("roles", format!("no role named {name}")))?;
+                let role = store::find_role_by_name(conn, &tenant_id, name)
+                    .await?
+                    .ok_or_else(|| Error::invalid("roles", format!("no role named {name}")))?;
                 role_ids.push(role.id);
             }
             let hash = hash_password(pw).await?;
@@ -211,10 +218,12 @@ impl UserService for Api {
             .await
             .map_err(|e| dup(e, "user"))?;
             for role_id in &role_ids {
-                store::assign_role(&txn, &tenant_id, &user.id, role_id, call.principal.user_id.as_deref(), None, now).await?;
+                store::assign_role(&txn, &tenant_id, &user.id, role_id, call.principal.user_id.as_deref(), None, now)
+                    .await?;
             }
             let view = UserView::new(user, role_names);
-            let entry = Entry::by(&call, &tenant_id, "user.create", "user", &view.id).values(None, Some(view.snapshot()));
+            let entry =
+                Entry::by(&call, &tenant_id, "user.create", "user", &view.id).values(None, Some(view.snapshot()));
             audit::record_in(&txn, &self.state, entry, &call.meta).await?;
             txn.commit().await?;
             Ok(to_proto(view))
@@ -228,7 +237,8 @@ impl UserService for Api {
             let own = requested.is_empty() || Some(requested) == call.principal.user_id.as_deref();
             if own {
                 let uid = call.user_id()?.to_owned();
-                let view = cached_user(&self.state, &call.principal.tenant_id, &uid).await?.ok_or(Error::NotFound("user"))?;
+                let view =
+                    cached_user(&self.state, &call.principal.tenant_id, &uid).await?.ok_or(Error::NotFound("user"))?;
                 return Ok(to_proto(view));
             }
             call.require("user:read")?;
@@ -236,7 +246,8 @@ impl UserService for Api {
                 let user = self.user_in_scope(&call, requested).await?;
                 return Ok(to_proto(self.view(user).await?));
             }
-            let view = cached_user(&self.state, &call.principal.tenant_id, requested).await?.ok_or(Error::NotFound("user"))?;
+            let view =
+                cached_user(&self.state, &call.principal.tenant_id, requested).await?.ok_or(Error::NotFound("user"))?;
             Ok(to_proto(view))
         })
     }
@@ -248,15 +259,27 @@ impl UserService for Api {
             let r = req.into_inner();
             let old = self.user_in_scope(&call, &r.user_id).await?;
             let mut errors = Vec::new();
-            let email = r.email.as_deref().map(Email::parse_optional).transpose().map_err(|e| errors.push(e)).ok().flatten();
-            let phone = r.phone.as_deref().map(Phone::parse_optional).transpose().map_err(|e| errors.push(e)).ok().flatten();
-            let display = r.display_name.as_deref().map(DisplayName::parse).transpose().map_err(|e| errors.push(e)).ok().flatten();
+            let email =
+                r.email.as_deref().map(Email::parse_optional).transpose().map_err(|e| errors.push(e)).ok().flatten();
+            let phone =
+                r.phone.as_deref().map(Phone::parse_optional).transpose().map_err(|e| errors.push(e)).ok().flatten();
+            let display = r
+                .display_name
+                .as_deref()
+                .map(DisplayName::parse)
+                .transpose()
+                .map_err(|e| errors.push(e))
+                .ok()
+                .flatten();
             let status = match r.status.map(|s| pb::UserStatus::try_from(s).unwrap_or_default()) {
                 None => None,
                 Some(pb::UserStatus::Active) => Some(store::STATUS_ACTIVE),
                 Some(pb::UserStatus::Disabled) => Some(store::STATUS_DISABLED),
                 Some(_) => {
-                    errors.push(crate::domain::FieldError::new("status", "must be ACTIVE or DISABLED (use DeleteUser to delete)"));
+                    errors.push(crate::domain::FieldError::new(
+                        "status",
+                        "must be ACTIVE or DISABLED (use DeleteUser to delete)",
+                    ));
                     None
                 }
             };
@@ -274,7 +297,10 @@ impl UserService for Api {
             };
             let now = self.state.clock.now();
             let txn = self.state.db.writer().begin().await?;
-            let new = store::update_user(&txn, &old.tenant_id, &old.id, changes, now).await.map_err(|e| dup(e, "user email"))?.ok_or(Error::NotFound("user"))?;
+            let new = store::update_user(&txn, &old.tenant_id, &old.id, changes, now)
+                .await
+                .map_err(|e| dup(e, "user email"))?
+                .ok_or(Error::NotFound("user"))?;
             let mut revoked = Vec::new();
             if status == Some(store::STATUS_DISABLED) {
                 revoked = self.revoke_all(&txn, &old.tenant_id, &old.id, "user_disabled").await?;
@@ -311,7 +337,8 @@ impl UserService for Api {
                 query: non_empty(&r.query).map(str::to_owned),
             };
             let conn = self.state.db.reader();
-            let (rows, next) = store::list_users(conn, &tenant_id, &filter, self.state.clock.now(), cursor, limit).await?;
+            let (rows, next) =
+                store::list_users(conn, &tenant_id, &filter, self.state.clock.now(), cursor, limit).await?;
             let ids: Vec<String> = rows.iter().map(|u| u.id.clone()).collect();
             let mut roles = store::role_names_for_users(conn, &tenant_id, &ids, self.state.clock.now()).await?;
             let users = rows
@@ -325,7 +352,10 @@ impl UserService for Api {
         })
     }
 
-    async fn delete_user(&self, req: Request<pb::DeleteUserRequest>) -> Result<Response<pb::DeleteUserResponse>, Status> {
+    async fn delete_user(
+        &self,
+        req: Request<pb::DeleteUserRequest>,
+    ) -> Result<Response<pb::DeleteUserResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             call.require("user:delete")?;
@@ -338,7 +368,8 @@ impl UserService for Api {
             let revoked = self.revoke_all(&txn, &old.tenant_id, &old.id, "user_deleted").await?;
             store::soft_delete_user(&txn, &old.tenant_id, &old.id, now).await?;
             let old_view = self.view(old).await?;
-            let entry = Entry::by(&call, &old_view.tenant_id, "user.delete", "user", &old_view.id).values(Some(old_view.snapshot()), None);
+            let entry = Entry::by(&call, &old_view.tenant_id, "user.delete", "user", &old_view.id)
+                .values(Some(old_view.snapshot()), None);
             audit::record_in(&txn, &self.state, entry, &call.meta).await?;
             txn.commit().await?;
             self.state.forget_sessions(&revoked).await;
@@ -347,7 +378,10 @@ impl UserService for Api {
         })
     }
 
-    async fn change_password(&self, req: Request<pb::ChangePasswordRequest>) -> Result<Response<pb::ChangePasswordResponse>, Status> {
+    async fn change_password(
+        &self,
+        req: Request<pb::ChangePasswordRequest>,
+    ) -> Result<Response<pb::ChangePasswordResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             let uid = call.user_id()?.to_owned();
@@ -358,7 +392,8 @@ impl UserService for Api {
                 return Err(Error::invalid("current_password", "required"));
             }
             let next = new_password("new_password", r.new_password, &user.username)?;
-            if !crate::login::verify_password(user.password_hash.clone(), SecretString::from(r.current_password)).await {
+            if !crate::login::verify_password(user.password_hash.clone(), SecretString::from(r.current_password)).await
+            {
                 return Err(Error::PermissionDenied("current password is wrong".into()));
             }
             let hash = hash_password(next).await?;
@@ -368,14 +403,23 @@ impl UserService for Api {
             // Other sessions end; the caller's own stays.
             let own = call.principal.session_id.clone().unwrap_or_default();
             let revoked = store::revoke_user_sessions_except(&txn, &tid, &uid, &own, "password_changed", now).await?;
-            audit::record_in(&txn, &self.state, Entry::by(&call, &tid, "user.change_password", "user", &uid), &call.meta).await?;
+            audit::record_in(
+                &txn,
+                &self.state,
+                Entry::by(&call, &tid, "user.change_password", "user", &uid),
+                &call.meta,
+            )
+            .await?;
             txn.commit().await?;
             self.state.forget_sessions(&revoked).await;
             Ok(pb::ChangePasswordResponse {})
         })
     }
 
-    async fn reset_password(&self, req: Request<pb::ResetPasswordRequest>) -> Result<Response<pb::ResetPasswordResponse>, Status> {
+    async fn reset_password(
+        &self,
+        req: Request<pb::ResetPasswordRequest>,
+    ) -> Result<Response<pb::ResetPasswordResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
             call.require("user:reset_password")?;
@@ -387,7 +431,13 @@ impl UserService for Api {
             let txn = self.state.db.writer().begin().await?;
             store::set_password_hash(&txn, &user.tenant_id, &user.id, &hash, now).await?;
             let revoked = self.revoke_all(&txn, &user.tenant_id, &user.id, "password_reset").await?;
-            audit::record_in(&txn, &self.state, Entry::by(&call, &user.tenant_id, "user.reset_password", "user", &user.id), &call.meta).await?;
+            audit::record_in(
+                &txn,
+                &self.state,
+                Entry::by(&call, &user.tenant_id, "user.reset_password", "user", &user.id),
+                &call.meta,
+            )
+            .await?;
             txn.commit().await?;
             self.state.forget_sessions(&revoked).await;
             self.state.cache.invalidate(&[cache_key(&user.tenant_id, &user.id)]).await;

@@ -58,16 +58,14 @@ pub async fn spawn_app() -> TestApp {
     let shutdown = Shutdown::new();
     tokio::spawn(user_service::serve(state, listeners, shutdown.clone()));
     let channel = Channel::from_shared(format!("http://{addr}")).expect("url").connect_lazy();
-    let minter = ServiceTokenMinter::with_clock("test-service", &SecretString::from(secret), std::time::Duration::from_secs(300), clock.shared());
-    let mut app = TestApp {
-        channel,
-        clock,
-        minter,
-        shutdown,
-        admin_token: String::new(),
-        _db: db,
-        _data_dir: data_dir,
-    };
+    let minter = ServiceTokenMinter::with_clock(
+        "test-service",
+        &SecretString::from(secret),
+        std::time::Duration::from_secs(300),
+        clock.shared(),
+    );
+    let mut app =
+        TestApp { channel, clock, minter, shutdown, admin_token: String::new(), _db: db, _data_dir: data_dir };
     app.admin_token = app.login("platform", "admin", ADMIN_PASSWORD).await.expect("admin login").access_token;
     app
 }

@@ -74,12 +74,18 @@ async fn suspended_tenant_cannot_log_in() {
     let app = spawn_app().await;
     let (tenant, _, _) = app.tenant_with_user("acme", "alice", "viewer").await;
     app.tenants()
-        .suspend_tenant(authed(&app.admin_token, pb::SuspendTenantRequest { tenant_id: tenant.id.clone(), reason: "unpaid".into() }))
+        .suspend_tenant(authed(
+            &app.admin_token,
+            pb::SuspendTenantRequest { tenant_id: tenant.id.clone(), reason: "unpaid".into() },
+        ))
         .await
         .unwrap();
     let s = assert_code(app.login("acme", "alice", PASSWORD).await, Code::FailedPrecondition);
     assert!(s.message().contains("suspended"));
-    app.tenants().resume_tenant(authed(&app.admin_token, pb::ResumeTenantRequest { tenant_id: tenant.id })).await.unwrap();
+    app.tenants()
+        .resume_tenant(authed(&app.admin_token, pb::ResumeTenantRequest { tenant_id: tenant.id }))
+        .await
+        .unwrap();
     app.login("acme", "alice", PASSWORD).await.expect("resumed tenant logs in");
 }
 

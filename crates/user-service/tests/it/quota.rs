@@ -32,7 +32,12 @@ async fn concurrent_reservations_never_over_grant() {
     }
     assert_eq!(granted, 100);
     assert_eq!(exhausted, 50);
-    let usage = app.quota().get_quota_usage(authed(&svc, pb::GetQuotaUsageRequest { tenant_id: tenant.id })).await.unwrap().into_inner();
+    let usage = app
+        .quota()
+        .get_quota_usage(authed(&svc, pb::GetQuotaUsageRequest { tenant_id: tenant.id }))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(usage.daily_messages_used, 100);
 }
 
@@ -50,14 +55,27 @@ async fn reservation_is_all_or_nothing_and_release_gives_back() {
     assert_eq!((r.used, r.remaining), (8, 2));
     let s = assert_code(reserve(3).await, Code::ResourceExhausted);
     assert_eq!(s.metadata().get("x-quota-remaining").unwrap(), "2");
-    app.quota().release_daily_messages(authed(&svc, pb::ReleaseDailyMessagesRequest { tenant_id: tenant.id.clone(), count: 5 })).await.unwrap();
+    app.quota()
+        .release_daily_messages(authed(
+            &svc,
+            pb::ReleaseDailyMessagesRequest { tenant_id: tenant.id.clone(), count: 5 },
+        ))
+        .await
+        .unwrap();
     reserve(7).await.expect("released capacity is reusable");
     // A new UTC day starts from zero.
     app.clock.advance(chrono::Duration::days(1));
     let svc = app.service_token();
     let mut c = app.quota();
-    c.reserve_daily_messages(authed(&svc, pb::ReserveDailyMessagesRequest { tenant_id: tenant.id.clone(), count: 10 })).await.expect("new day");
-    let zero = c.reserve_daily_messages(authed(&svc, pb::ReserveDailyMessagesRequest { tenant_id: tenant.id.clone(), count: 0 })).await;
+    c.reserve_daily_messages(authed(&svc, pb::ReserveDailyMessagesRequest { tenant_id: tenant.id.clone(), count: 10 }))
+        .await
+        .expect("new day");
+    let zero = c
+        .reserve_daily_messages(authed(
+            &svc,
+            pb::ReserveDailyMessagesRequest { tenant_id: tenant.id.clone(), count: 0 },
+        ))
+        .await;
     assert_code(zero, Code::InvalidArgument);
 }
 
@@ -66,12 +84,30 @@ async fn account_quota_and_tenant_users_cannot_reserve() {
     let app = spawn_app().await;
     let (t, _, admin) = app.tenant_with_user("acme", "anna", "admin").await;
     let svc = app.service_token();
-    let ok = app.quota().check_account_quota(authed(&svc, pb::CheckAccountQuotaRequest { tenant_id: t.id.clone(), current_accounts: 4 })).await.unwrap().into_inner();
+    let ok = app
+        .quota()
+        .check_account_quota(authed(
+            &svc,
+            pb::CheckAccountQuotaRequest { tenant_id: t.id.clone(), current_accounts: 4 },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(ok.allowed);
-    let full = app.quota().check_account_quota(authed(&svc, pb::CheckAccountQuotaRequest { tenant_id: t.id.clone(), current_accounts: 5 })).await.unwrap().into_inner();
+    let full = app
+        .quota()
+        .check_account_quota(authed(
+            &svc,
+            pb::CheckAccountQuotaRequest { tenant_id: t.id.clone(), current_accounts: 5 },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(!full.allowed);
     assert_code(
-        app.quota().reserve_daily_messages(authed(&admin, pb::ReserveDailyMessagesRequest { tenant_id: t.id, count: 1 })).await,
+        app.quota()
+            .reserve_daily_messages(authed(&admin, pb::ReserveDailyMessagesRequest { tenant_id: t.id, count: 1 }))
+            .await,
         Code::PermissionDenied,
     );
 }

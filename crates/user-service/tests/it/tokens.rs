@@ -94,7 +94,8 @@ async fn tokens_signed_before_a_key_rotation_stay_valid() {
     let old = app.admin_token.clone();
     let keys = app.auth().get_signing_keys(pb::GetSigningKeysRequest {}).await.unwrap().into_inner();
     assert_eq!(keys.keys.len(), 1);
-    let rotated = app.auth().rotate_signing_key(authed(&old, pb::RotateSigningKeyRequest {})).await.unwrap().into_inner();
+    let rotated =
+        app.auth().rotate_signing_key(authed(&old, pb::RotateSigningKeyRequest {})).await.unwrap().into_inner();
     let keys = app.auth().get_signing_keys(pb::GetSigningKeysRequest {}).await.unwrap().into_inner();
     assert_eq!(keys.keys.len(), 2, "old key stays published");
     assert!(keys.keys.iter().any(|k| k.kid == rotated.kid && k.kty == "OKP" && k.crv == "Ed25519"));

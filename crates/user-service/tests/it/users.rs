@@ -15,7 +15,15 @@ async fn usernames_are_unique_per_tenant_only() {
     app.create_user(&admin_b, "", "sam", "viewer").await;
     let dup = app
         .users()
-        .create_user(authed(&admin_a, pb::CreateUserRequest { username: "sam".into(), display_name: "Sam".into(), password: PASSWORD.into(), ..Default::default() }))
+        .create_user(authed(
+            &admin_a,
+            pb::CreateUserRequest {
+                username: "sam".into(),
+                display_name: "Sam".into(),
+                password: PASSWORD.into(),
+                ..Default::default()
+            },
+        ))
         .await;
     assert_code(dup, Code::AlreadyExists);
 }
@@ -45,7 +53,13 @@ async fn list_users_pages_through_everyone_exactly_once() {
     loop {
         let page = app
             .users()
-            .list_users(authed(&admin, pb::ListUsersRequest { page: Some(PageRequest { page_size: 3, page_token: token.clone() }), ..Default::default() }))
+            .list_users(authed(
+                &admin,
+                pb::ListUsersRequest {
+                    page: Some(PageRequest { page_size: 3, page_token: token.clone() }),
+                    ..Default::default()
+                },
+            ))
             .await
             .unwrap()
             .into_inner();
@@ -88,11 +102,20 @@ async fn change_password_needs_the_current_one_and_ends_other_sessions() {
     let elsewhere = app.login("acme", "alice", PASSWORD).await.unwrap().access_token;
     let wrong = app
         .users()
-        .change_password(authed(&here, pb::ChangePasswordRequest { current_password: "nope-nope-nope".into(), new_password: "Brand-New-Pass-1".into() }))
+        .change_password(authed(
+            &here,
+            pb::ChangePasswordRequest {
+                current_password: "nope-nope-nope".into(),
+                new_password: "Brand-New-Pass-1".into(),
+            },
+        ))
         .await;
     assert_code(wrong, Code::PermissionDenied);
     app.users()
-        .change_password(authed(&here, pb::ChangePasswordRequest { current_password: PASSWORD.into(), new_password: "Brand-New-Pass-1".into() }))
+        .change_password(authed(
+            &here,
+            pb::ChangePasswordRequest { current_password: PASSWORD.into(), new_password: "Brand-New-Pass-1".into() },
+        ))
         .await
         .unwrap();
     app.auth().who_am_i(authed(&here, pb::WhoAmIRequest {})).await.expect("own session stays");
@@ -112,7 +135,10 @@ async fn admin_reset_sets_a_password_and_unlocks() {
     let admin = app.create_user(&app.admin_token, &alice.tenant_id, "anna", "admin").await;
     let admin_token = app.login("acme", &admin.username, PASSWORD).await.unwrap().access_token;
     app.users()
-        .reset_password(authed(&admin_token, pb::ResetPasswordRequest { user_id: alice.id, new_password: "Reset-Pass-123".into() }))
+        .reset_password(authed(
+            &admin_token,
+            pb::ResetPasswordRequest { user_id: alice.id, new_password: "Reset-Pass-123".into() },
+        ))
         .await
         .unwrap();
     app.login("acme", "alice", "Reset-Pass-123").await.expect("reset password works while the lock is still running");
