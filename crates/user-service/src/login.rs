@@ -228,6 +228,7 @@ pub async fn refresh(state: &AppState, presented: &str, meta: &RequestMeta) -> R
         // Another refresh of the same session won the race; this one is a replay.
         return Err(Error::Unauthenticated);
     }
+    store::touch_session(conn, &session.id, now).await?;
     let access = sign_access(state, &session.tenant_id, &session.user_id, &session.id, now).await?;
     Ok(IssuedTokens {
         access_token: access.0,

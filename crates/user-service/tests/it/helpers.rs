@@ -39,8 +39,44 @@ impl Drop for TestApp {
     }
 }
 
+/// Everything every test's services logged (debug and up), so tests can
+/// assert that no secret ever reaches the logs.
+static LOGS: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+
+#[derive(Clone)]
+struct Capture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = Capture(buf.clone());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("debug,h2=info,hyper=info,tower=info,sqlx=info")
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .try_init();
+        buf
+    });
+}
+
+/// The logs captured so far in this test binary.
+pub fn captured_logs() -> String {
+    let buf = LOGS.get().expect("capture installed by spawn_app");
+    String::from_utf8_lossy(&buf.lock().unwrap_or_else(std::sync::PoisonError::into_inner)).into_owned()
+}
+
 pub async fn spawn_app() -> TestApp {
-    wework_kit::telemetry::init_for_tests();
+    capture_logs();
     let db = testing::fresh_database("user").await;
     let data_dir = tempfile::tempdir().expect("tempdir");
     let secret = wework_kit::crypto::random_token(32);

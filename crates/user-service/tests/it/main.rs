@@ -9,6 +9,7 @@ mod helpers;
 mod login;
 mod quota;
 mod rbac;
+mod secrets;
 mod tenants;
 mod tokens;
 mod users;
