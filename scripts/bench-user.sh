@@ -150,17 +150,20 @@ runs = [(n, load(n)) for n in ("echo", "WhoAmI", "GetUser", "Login")]
 echo = runs[0][1]
 echo_rps = echo["ok_rps"] if echo else 0
 print(f"\n### user-service on {backend} ({cores} cores; loadgen, echo server and service share them)\n")
-print("| method | concurrency | req/s | p50 ms | p99 ms | errors | ratio to echo |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+print("| method | concurrency | req/s | p50 ms | p99 ms | errors | ratio to echo | target RSS MiB after |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for name, r in runs:
     if r is None:
-        print(f"| {name} | | failed | | | | |")
+        print(f"| {name} | | failed | | | | | |")
         continue
     errors = sum(e["count"] for e in r["errors"].values())
-    ratio = f"{r['ok_rps'] / echo_rps:.2f}" if echo_rps else "n/a"
+    ratio = r["ok_rps"] / echo_rps if echo_rps else None
+    ratio = "n/a" if ratio is None else ("<0.01" if ratio < 0.01 else f"{ratio:.2f}")
+    mem = r.get("memory")
+    rss = f"{mem['rss_kib'] / 1024:.1f}" if mem and name != "echo" else ""
     lat = r["latency_ms"]
-    print(f"| {name} | {r['concurrency']} | {r['ok_rps']:.0f} | {lat['p50']:.2f} | {lat['p99']:.2f} | {errors} | {ratio} |")
+    print(f"| {name} | {r['concurrency']} | {r['ok_rps']:.0f} | {lat['p50']:.2f} | {lat['p99']:.2f} | {errors} | {ratio} | {rss} |")
     for code, e in r["errors"].items():
-        print(f"|   {code} | | | | | {e['count']} | e.g. {e['sample'][:60]} |")
+        print(f"|   {code} | | | | | {e['count']} | e.g. {e['sample'][:60]} | |")
 print(f"\nuser-service RSS: {int(idle_rss) / 1024:.1f} MiB idle after start, {int(final_rss) / 1024:.1f} MiB after the runs")
 PY

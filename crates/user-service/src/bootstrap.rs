@@ -28,7 +28,7 @@ pub async fn run(state: &AppState) -> Result<()> {
     };
     password::check_policy(secret.expose_secret(), &boot.admin_username)
         .map_err(|e| Error::Internal(anyhow::anyhow!("bootstrap.admin_password: {}", e.message)))?;
-    let hash = crate::grpc::users::hash_password(secret.clone()).await?;
+    let hash = crate::hashing::hash(secret.clone()).await?;
     let now = state.clock.now();
     let txn = conn.begin().await?;
     let tenant = create_tenant(

@@ -9,6 +9,7 @@ pub mod bootstrap;
 pub mod domain;
 pub mod error;
 pub mod grpc;
+pub mod hashing;
 pub mod keyring;
 pub mod login;
 pub mod quota;

@@ -11,9 +11,10 @@ use sea_orm::TransactionTrait;
 use secrecy::SecretString;
 use wework_kit::auth::claims::AccessClaims;
 
-use crate::domain::{lockout, password, signing, tokens, totp};
+use crate::domain::{lockout, signing, tokens, totp};
 use crate::error::{Error, Result};
 use crate::grpc::context::RequestMeta;
+use crate::hashing;
 use crate::state::AppState;
 use crate::store;
 
@@ -52,15 +53,15 @@ pub async fn login(state: &AppState, creds: Credentials, meta: &RequestMeta) -> 
         None => None,
     };
     let (Some(tenant), Some(user)) = (tenant, user) else {
-        dummy_verify(creds.password).await;
+        hashing::dummy_verify(creds.password).await;
         return Err(Error::Unauthenticated);
     };
     if lockout::is_locked(user.locked_until, now) {
-        dummy_verify(creds.password).await;
+        hashing::dummy_verify(creds.password).await;
         audit_login(state, &user.tenant_id, &user.id, meta, "locked").await;
         return Err(Error::Unauthenticated);
     }
-    if !verify_password(user.password_hash.clone(), creds.password).await {
+    if !hashing::verify(user.password_hash.clone(), creds.password).await {
         record_failure(state, &user.tenant_id, &user.id, now).await?;
         audit_login(state, &user.tenant_id, &user.id, meta, "bad_password").await;
         return Err(Error::Unauthenticated);
@@ -239,14 +240,4 @@ pub async fn refresh(state: &AppState, presented: &str, meta: &RequestMeta) -> R
         user_id: session.user_id,
         tenant_id: session.tenant_id,
     })
-}
-
-/// Verifies a password off the async workers (argon2id is deliberately slow).
-pub async fn verify_password(hash: String, candidate: SecretString) -> bool {
-    tokio::task::spawn_blocking(move || password::verify_password(&hash, &candidate)).await.unwrap_or(false)
-}
-
-/// Costs what a real verification costs, so unknown users can't be told apart.
-async fn dummy_verify(candidate: SecretString) {
-    let _ = tokio::task::spawn_blocking(move || password::dummy_verify(&candidate)).await;
 }

@@ -108,7 +108,7 @@ impl AuthService for Api {
     async fn logout(&self, req: Request<pb::LogoutRequest>) -> Result<Response<pb::LogoutResponse>, Status> {
         handle!(async {
             let call = self.state.call(&req).await?;
-            let uid = call.user_id()?.to_owned();
+            call.user_id()?; // only a signed-in user has a session to end
             let sid = call.principal.session_id.clone().unwrap_or_default();
             let tid = call.principal.tenant_id.clone();
             let txn = self.state.db.writer().begin().await?;
@@ -117,7 +117,6 @@ impl AuthService for Api {
                 .await?;
             txn.commit().await?;
             self.state.forget_sessions(&[sid]).await;
-            let _ = uid;
             Ok(pb::LogoutResponse {})
         })
     }
@@ -301,7 +300,7 @@ impl AuthService for Api {
             if !user.two_factor_enabled {
                 return Err(Error::precondition("TOTP_NOT_ENABLED", "two-factor is not enabled"));
             }
-            if !login::verify_password(user.password_hash.clone(), SecretString::from(r.password)).await {
+            if !crate::hashing::verify(user.password_hash.clone(), SecretString::from(r.password)).await {
                 return Err(Error::PermissionDenied("password is wrong".into()));
             }
             let sealed = user.two_factor_secret.clone().unwrap_or_default();

@@ -117,14 +117,6 @@ pub async fn cached_user(state: &AppState, tenant_id: &str, user_id: &str) -> Re
         .await
 }
 
-/// Hashing is deliberately slow (argon2id), so it runs off the async workers.
-pub async fn hash_password(password: SecretString) -> Result<String> {
-    tokio::task::spawn_blocking(move || password::hash_password(&password))
-        .await
-        .map_err(|e| Error::Internal(e.into()))?
-        .map_err(|e| Error::Internal(anyhow::anyhow!("hash password: {e}")))
-}
-
 fn new_password(field: &'static str, raw: String, username: &str) -> Result<SecretString, FieldError> {
     let secret = SecretString::from(raw);
     password::check_policy(secret.expose_secret(), username).map_err(|e| e.in_field(field))?;
@@ -151,7 +143,8 @@ impl Api {
         Ok(UserView::new(user, roles.into_iter().map(|(_, n)| n).collect()))
     }
 
-    /// Revokes every session of a user and forgets them in the cache.
+    /// Revokes every session of a user; the caller forgets the returned ids
+    /// in the cache once its transaction has committed.
     pub(crate) async fn revoke_all<C: sea_orm::ConnectionTrait>(
         &self,
         conn: &C,
@@ -199,7 +192,7 @@ impl UserService for Api {
                     .ok_or_else(|| Error::invalid("roles", format!("no role named {name}")))?;
                 role_ids.push(role.id);
             }
-            let hash = hash_password(pw).await?;
+            let hash = crate::hashing::hash(pw).await?;
             let now = self.state.clock.now();
             let txn = self.state.db.writer().begin().await?;
             let user = store::insert_user(
@@ -392,11 +385,10 @@ impl UserService for Api {
                 return Err(Error::invalid("current_password", "required"));
             }
             let next = new_password("new_password", r.new_password, &user.username)?;
-            if !crate::login::verify_password(user.password_hash.clone(), SecretString::from(r.current_password)).await
-            {
+            if !crate::hashing::verify(user.password_hash.clone(), SecretString::from(r.current_password)).await {
                 return Err(Error::PermissionDenied("current password is wrong".into()));
             }
-            let hash = hash_password(next).await?;
+            let hash = crate::hashing::hash(next).await?;
             let now = self.state.clock.now();
             let txn = self.state.db.writer().begin().await?;
             store::set_password_hash(&txn, &tid, &uid, &hash, now).await?;
@@ -426,7 +418,7 @@ impl UserService for Api {
             let r = req.into_inner();
             let user = self.user_in_scope(&call, &r.user_id).await?;
             let next = new_password("new_password", r.new_password, &user.username)?;
-            let hash = hash_password(next).await?;
+            let hash = crate::hashing::hash(next).await?;
             let now = self.state.clock.now();
             let txn = self.state.db.writer().begin().await?;
             store::set_password_hash(&txn, &user.tenant_id, &user.id, &hash, now).await?;
