@@ -28,6 +28,9 @@ pub enum Error {
     FailedPrecondition { reason: &'static str, message: String },
     #[error("{0}")]
     ResourceExhausted(String),
+    /// Overloaded for a moment; the caller should retry with backoff.
+    #[error("{0}")]
+    Unavailable(String),
     /// A database failure; duplicates and lock timeouts are classified by kit.
     #[error("database: {source}")]
     Db {
@@ -84,6 +87,7 @@ impl From<Error> for Status {
             Error::Unauthenticated => kit::unauthenticated(),
             Error::FailedPrecondition { reason, message } => kit::failed_precondition(reason, &message),
             Error::ResourceExhausted(msg) => kit::resource_exhausted(&msg),
+            Error::Unavailable(msg) => kit::unavailable(&msg),
             Error::Db { source } => kit::from_db_err(&source, "resource"),
             Error::Internal(err) => kit::internal(err.as_ref()),
             Error::Status(status) => status,

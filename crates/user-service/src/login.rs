@@ -53,15 +53,15 @@ pub async fn login(state: &AppState, creds: Credentials, meta: &RequestMeta) -> 
         None => None,
     };
     let (Some(tenant), Some(user)) = (tenant, user) else {
-        hashing::dummy_verify(creds.password).await;
+        hashing::dummy_verify(creds.password).await?;
         return Err(Error::Unauthenticated);
     };
     if lockout::is_locked(user.locked_until, now) {
-        hashing::dummy_verify(creds.password).await;
+        hashing::dummy_verify(creds.password).await?;
         audit_login(state, &user.tenant_id, &user.id, meta, "locked").await;
         return Err(Error::Unauthenticated);
     }
-    if !hashing::verify(user.password_hash.clone(), creds.password).await {
+    if !hashing::verify(user.password_hash.clone(), creds.password).await? {
         record_failure(state, &user.tenant_id, &user.id, now).await?;
         audit_login(state, &user.tenant_id, &user.id, meta, "bad_password").await;
         return Err(Error::Unauthenticated);

@@ -300,7 +300,7 @@ impl AuthService for Api {
             if !user.two_factor_enabled {
                 return Err(Error::precondition("TOTP_NOT_ENABLED", "two-factor is not enabled"));
             }
-            if !crate::hashing::verify(user.password_hash.clone(), SecretString::from(r.password)).await {
+            if !crate::hashing::verify(user.password_hash.clone(), SecretString::from(r.password)).await? {
                 return Err(Error::PermissionDenied("password is wrong".into()));
             }
             let sealed = user.two_factor_secret.clone().unwrap_or_default();

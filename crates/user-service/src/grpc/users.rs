@@ -385,7 +385,7 @@ impl UserService for Api {
                 return Err(Error::invalid("current_password", "required"));
             }
             let next = new_password("new_password", r.new_password, &user.username)?;
-            if !crate::hashing::verify(user.password_hash.clone(), SecretString::from(r.current_password)).await {
+            if !crate::hashing::verify(user.password_hash.clone(), SecretString::from(r.current_password)).await? {
                 return Err(Error::PermissionDenied("current password is wrong".into()));
             }
             let hash = crate::hashing::hash(next).await?;
