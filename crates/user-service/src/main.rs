@@ -2,6 +2,9 @@
 //! probes the local `/healthz` (the container HEALTHCHECK has no curl).
 
 use user_service::Settings;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use wework_kit::shutdown::{Shutdown, trigger_on_signal};
 
 #[tokio::main]

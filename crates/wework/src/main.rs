@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use wework_kit::shutdown::{Shutdown, trigger_on_signal};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let user_settings = user_service::Settings::load()?;
