@@ -136,6 +136,8 @@ bench WhoAmI "$SERVICE_URL" wework.user.v1.AuthService/WhoAmI '{}' "$CONCURRENCY
 bench GetUser "$SERVICE_URL" wework.user.v1.UserService/GetUser "{\"userId\":\"${USER_ID}\"}" "$CONCURRENCY" -H "$AUTH"
 bench Login "$SERVICE_URL" wework.user.v1.AuthService/Login "$LOGIN_JSON" "$LOGIN_CONCURRENCY"
 
+python3 -c 'import urllib.request,sys; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \
+    "http://127.0.0.1:${HTTP_PORT}/metrics" >"$TMP/metrics.txt" || true
 python3 - "$TMP" "$BACKEND" "$IDLE_RSS" "$(rss_kib "$SERVICE_PID")" "$(nproc)" <<'PY' | tee "${BENCH_OUT:-/dev/null}"
 import json, os, sys
 tmp, backend, idle_rss, final_rss, cores = sys.argv[1:6]
@@ -166,4 +168,17 @@ for name, r in runs:
     for code, e in r["errors"].items():
         print(f"|   {code} | | | | | {e['count']} | e.g. {e['sample'][:60]} | |")
 print(f"\nuser-service RSS: {int(idle_rss) / 1024:.1f} MiB idle after start, {int(final_rss) / 1024:.1f} MiB after the runs")
+hits = misses = 0.0
+try:
+    for line in open(f"{tmp}/metrics.txt"):
+        if line.startswith("cache_requests_total"):
+            value = float(line.rsplit(" ", 1)[1])
+            if 'result="hit"' in line:
+                hits += value
+            elif 'result="miss"' in line:
+                misses += value
+except OSError:
+    pass
+if hits + misses:
+    print(f"cache hit rate over the whole run: {100 * hits / (hits + misses):.2f} % ({hits:.0f} hits, {misses:.0f} misses)")
 PY
