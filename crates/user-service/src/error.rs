@@ -49,6 +49,15 @@ impl Error {
         Self::Invalid(vec![FieldError { field, message: message.into() }])
     }
 
+    /// A unique-key violation becomes AlreadyExists naming `resource`; any
+    /// other database error stays one.
+    pub fn duplicate_as(e: DbErr, resource: &'static str) -> Self {
+        match kit::classify_db_err(&e) {
+            kit::DbErrorKind::Duplicate => Self::AlreadyExists(resource),
+            _ => Self::from(e),
+        }
+    }
+
     pub fn precondition(reason: &'static str, message: impl Into<String>) -> Self {
         Self::FailedPrecondition { reason, message: message.into() }
     }

@@ -10,7 +10,6 @@ use wework_proto::user::{self as pb, role_service_server::RoleService};
 use super::audit::{self, Entry};
 use super::context::Call;
 use super::convert::{non_empty, opt_from_ts, ts};
-use super::tenants::dup;
 use super::{Api, handle};
 use crate::domain::rbac;
 use crate::domain::validate::RoleName;
@@ -97,7 +96,7 @@ impl RoleService for Api {
                 },
             )
             .await
-            .map_err(|e| dup(e, "role"))?;
+            .map_err(|e| Error::duplicate_as(e, "role"))?;
             let entry = Entry::by(&call, &tid, "role.create", "role", &role.id)
                 .values(None, Some(serde_json::json!({"name": role.name, "permissions": perms})));
             audit::record_in(&txn, &self.state, entry, &call.meta).await?;

@@ -71,7 +71,7 @@ pub async fn create_tenant<C: sea_orm::ConnectionTrait>(
     new: store::NewTenant,
     with_super_admin_role: bool,
 ) -> Result<TenantModel> {
-    let tenant = store::insert_tenant(conn, new).await.map_err(|e| dup(e, "tenant"))?;
+    let tenant = store::insert_tenant(conn, new).await.map_err(|e| Error::duplicate_as(e, "tenant"))?;
     let mut roles = rbac::system_roles();
     if with_super_admin_role {
         roles.push(rbac::super_admin_role());
@@ -92,14 +92,6 @@ pub async fn create_tenant<C: sea_orm::ConnectionTrait>(
         .await?;
     }
     Ok(tenant)
-}
-
-/// Maps a unique-key violation to AlreadyExists naming the resource.
-pub fn dup(e: sea_orm::DbErr, resource: &'static str) -> Error {
-    match wework_kit::errors::classify_db_err(&e) {
-        wework_kit::errors::DbErrorKind::Duplicate => Error::AlreadyExists(resource),
-        _ => Error::from(e),
-    }
 }
 
 impl Api {

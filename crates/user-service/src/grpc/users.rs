@@ -13,7 +13,6 @@ use wework_proto::user::{self as pb, user_service_server::UserService};
 use super::audit::{self, Entry};
 use super::context::Call;
 use super::convert::{non_empty, opt_ts, ts};
-use super::tenants::dup;
 use super::{Api, handle};
 use crate::domain::validate::{DisplayName, Email, Phone, RoleName, Username};
 use crate::domain::{FieldError, password};
@@ -209,7 +208,7 @@ impl UserService for Api {
                 },
             )
             .await
-            .map_err(|e| dup(e, "user"))?;
+            .map_err(|e| Error::duplicate_as(e, "user"))?;
             for role_id in &role_ids {
                 store::assign_role(&txn, &tenant_id, &user.id, role_id, call.principal.user_id.as_deref(), None, now)
                     .await?;
@@ -292,7 +291,7 @@ impl UserService for Api {
             let txn = self.state.db.writer().begin().await?;
             let new = store::update_user(&txn, &old.tenant_id, &old.id, changes, now)
                 .await
-                .map_err(|e| dup(e, "user email"))?
+                .map_err(|e| Error::duplicate_as(e, "user email"))?
                 .ok_or(Error::NotFound("user"))?;
             let mut revoked = Vec::new();
             if status == Some(store::STATUS_DISABLED) {
