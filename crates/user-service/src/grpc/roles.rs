@@ -42,9 +42,16 @@ fn parse_permissions(raw: &[String]) -> Result<Vec<String>> {
 }
 
 impl Api {
-    async fn role_in_tenant(&self, call: &Call, role_id: &str) -> Result<RoleModel> {
+    /// The role by id: in the caller's tenant, or any tenant's for a super-admin.
+    async fn role_in_scope(&self, call: &Call, role_id: &str) -> Result<RoleModel> {
         let id = non_empty(role_id).ok_or_else(|| Error::invalid("role_id", "required"))?;
-        store::find_role(self.state.db.reader(), &call.principal.tenant_id, id).await?.ok_or(Error::NotFound("role"))
+        let conn = self.state.db.reader();
+        let found = if call.principal.is_super_admin() {
+            store::find_role_any_tenant(conn, id).await?
+        } else {
+            store::find_role(conn, &call.principal.tenant_id, id).await?
+        };
+        found.ok_or(Error::NotFound("role"))
     }
 
     /// The caller may only hand out permissions they hold.
@@ -61,9 +68,14 @@ impl Api {
         Ok(map.remove(role_id).unwrap_or_default())
     }
 
-    async fn user_in_tenant(&self, call: &Call, user_id: &str) -> Result<store::UserModel> {
-        let id = non_empty(user_id).ok_or_else(|| Error::invalid("user_id", "required"))?;
-        store::find_user(self.state.db.reader(), &call.principal.tenant_id, id).await?.ok_or(Error::NotFound("user"))
+    /// A user and a role of the same tenant, both in the caller's scope.
+    async fn grant_pair(&self, call: &Call, user_id: &str, role_id: &str) -> Result<(store::UserModel, RoleModel)> {
+        let user = self.user_in_scope(call, user_id).await?;
+        let role = self.role_in_scope(call, role_id).await?;
+        if role.tenant_id != user.tenant_id {
+            return Err(Error::NotFound("role"));
+        }
+        Ok((user, role))
     }
 }
 
@@ -80,7 +92,7 @@ impl RoleService for Api {
                 return Err(Error::invalid("description", "at most 255 characters"));
             }
             self.check_grantable(&call, &perms)?;
-            let tid = call.principal.tenant_id.clone();
+            let tid = call.target_tenant(&r.tenant_id)?;
             let now = self.state.clock.now();
             let txn = self.state.db.writer().begin().await?;
             let role = store::insert_role(
@@ -109,7 +121,7 @@ impl RoleService for Api {
         handle!(async {
             let call = self.state.call(&req).await?;
             call.require("role:read")?;
-            let role = self.role_in_tenant(&call, &req.get_ref().role_id).await?;
+            let role = self.role_in_scope(&call, &req.get_ref().role_id).await?;
             let perms = self.role_perms(&role.id).await?;
             Ok(to_proto(role, perms))
         })
@@ -120,7 +132,7 @@ impl RoleService for Api {
             let call = self.state.call(&req).await?;
             call.require("role:update")?;
             let r = req.into_inner();
-            let role = self.role_in_tenant(&call, &r.role_id).await?;
+            let role = self.role_in_scope(&call, &r.role_id).await?;
             if role.is_system {
                 return Err(Error::precondition("SYSTEM_ROLE", "system roles cannot be changed"));
             }
@@ -133,7 +145,7 @@ impl RoleService for Api {
                 self.check_grantable(&call, p)?;
             }
             let now = self.state.clock.now();
-            let tid = call.principal.tenant_id.clone();
+            let tid = role.tenant_id.clone();
             let txn = self.state.db.writer().begin().await?;
             if let Some(d) = &r.description {
                 store::update_role_description(&txn, &tid, &role.id, d.trim(), now).await?;
@@ -161,7 +173,8 @@ impl RoleService for Api {
             let limit = wework_kit::pagination::page_size(r.page.as_ref())?;
             let cursor = super::page_cursor(r.page.as_ref())?;
             let conn = self.state.db.reader();
-            let (rows, next) = store::list_roles(conn, &call.principal.tenant_id, cursor, limit).await?;
+            let tid = call.target_tenant(&r.tenant_id)?;
+            let (rows, next) = store::list_roles(conn, &tid, cursor, limit).await?;
             let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
             let mut perms = store::role_permissions(conn, &ids).await?;
             let roles = rows
@@ -182,11 +195,11 @@ impl RoleService for Api {
         handle!(async {
             let call = self.state.call(&req).await?;
             call.require("role:delete")?;
-            let role = self.role_in_tenant(&call, &req.get_ref().role_id).await?;
+            let role = self.role_in_scope(&call, &req.get_ref().role_id).await?;
             if role.is_system {
                 return Err(Error::precondition("SYSTEM_ROLE", "system roles cannot be deleted"));
             }
-            let tid = call.principal.tenant_id.clone();
+            let tid = role.tenant_id.clone();
             let txn = self.state.db.writer().begin().await?;
             let holders = store::delete_role(&txn, &tid, &role.id).await?;
             let entry = Entry::by(&call, &tid, "role.delete", "role", &role.id)
@@ -207,8 +220,7 @@ impl RoleService for Api {
             let call = self.state.call(&req).await?;
             call.require("role:assign")?;
             let r = req.into_inner();
-            let user = self.user_in_tenant(&call, &r.user_id).await?;
-            let role = self.role_in_tenant(&call, &r.role_id).await?;
+            let (user, role) = self.grant_pair(&call, &r.user_id, &r.role_id).await?;
             if role.name == wework_kit::auth::claims::SUPER_ADMIN_ROLE && !call.principal.is_super_admin() {
                 return Err(Error::PermissionDenied("cannot assign super_admin".into()));
             }
@@ -219,7 +231,7 @@ impl RoleService for Api {
             }
             let perms = self.role_perms(&role.id).await?;
             self.check_grantable(&call, &perms)?;
-            let tid = call.principal.tenant_id.clone();
+            let tid = user.tenant_id.clone();
             let txn = self.state.db.writer().begin().await?;
             store::assign_role(&txn, &tid, &user.id, &role.id, call.principal.user_id.as_deref(), expires_at, now)
                 .await?;
@@ -240,9 +252,8 @@ impl RoleService for Api {
             let call = self.state.call(&req).await?;
             call.require("role:assign")?;
             let r = req.into_inner();
-            let user = self.user_in_tenant(&call, &r.user_id).await?;
-            let role = self.role_in_tenant(&call, &r.role_id).await?;
-            let tid = call.principal.tenant_id.clone();
+            let (user, role) = self.grant_pair(&call, &r.user_id, &r.role_id).await?;
+            let tid = user.tenant_id.clone();
             let txn = self.state.db.writer().begin().await?;
             if !store::revoke_role(&txn, &tid, &user.id, &role.id).await? {
                 return Err(Error::NotFound("role assignment"));
@@ -263,13 +274,13 @@ impl RoleService for Api {
         handle!(async {
             let call = self.state.call(&req).await?;
             let requested = req.get_ref().user_id.trim();
-            let user_id = if requested.is_empty() || Some(requested) == call.principal.user_id.as_deref() {
-                call.user_id()?.to_owned()
+            let (tid, user_id) = if requested.is_empty() || Some(requested) == call.principal.user_id.as_deref() {
+                (call.principal.tenant_id.clone(), call.user_id()?.to_owned())
             } else {
                 call.require("role:read")?;
-                self.user_in_tenant(&call, requested).await?.id
+                let user = self.user_in_scope(&call, requested).await?;
+                (user.tenant_id, user.id)
             };
-            let tid = call.principal.tenant_id.clone();
             let now = self.state.clock.now();
             let conn = self.state.db.reader();
             let roles = store::active_roles_of_user(conn, &tid, &user_id, now).await?;
@@ -291,16 +302,12 @@ impl RoleService for Api {
             if requested.is_empty() || Some(requested) == call.principal.user_id.as_deref() {
                 return Ok(pb::CheckPermissionResponse { allowed: call.principal.can(wanted) });
             }
-            if !call.principal.is_service() {
-                call.require("role:read")?;
-            }
-            let tid = call.principal.tenant_id.clone();
             let user = if call.principal.is_service() {
-                store::find_user_any_tenant(self.state.db.reader(), requested).await?
+                store::find_user_any_tenant(self.state.db.reader(), requested).await?.ok_or(Error::NotFound("user"))?
             } else {
-                store::find_user(self.state.db.reader(), &tid, requested).await?
-            }
-            .ok_or(Error::NotFound("user"))?;
+                call.require("role:read")?;
+                self.user_in_scope(&call, requested).await?
+            };
             let perms =
                 store::effective_permissions(self.state.db.reader(), &user.tenant_id, &user.id, self.state.clock.now())
                     .await?;

@@ -124,7 +124,7 @@ fn new_password(field: &'static str, raw: String, username: &str) -> Result<Secr
 
 impl Api {
     /// The target user, scoped to the caller's tenant (or any, for a super-admin).
-    async fn user_in_scope(&self, call: &Call, user_id: &str) -> Result<UserModel> {
+    pub(crate) async fn user_in_scope(&self, call: &Call, user_id: &str) -> Result<UserModel> {
         let user_id = non_empty(user_id).ok_or_else(|| Error::invalid("user_id", "required"))?;
         let conn = self.state.db.reader();
         let found = if call.principal.is_super_admin() {

@@ -63,6 +63,11 @@ pub async fn find_role<C: ConnectionTrait>(db: &C, tenant_id: &str, id: &str) ->
     Entity::find().filter(Column::TenantId.eq(tenant_id)).filter(Column::Id.eq(id)).one(db).await
 }
 
+/// Any tenant's role: only for platform super-admins, whose calls cross tenants.
+pub async fn find_role_any_tenant<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<RoleModel>, DbErr> {
+    Entity::find_by_id(id.to_owned()).one(db).await
+}
+
 pub async fn find_role_by_name<C: ConnectionTrait>(
     db: &C,
     tenant_id: &str,

@@ -59,6 +59,7 @@ async fn custom_roles_with_wildcards_and_expiry() {
                 name: "messenger".into(),
                 description: "sends".into(),
                 permissions: vec!["message:*".into(), "template:read".into()],
+                ..Default::default()
             },
         ))
         .await
@@ -145,4 +146,75 @@ async fn no_privilege_escalation_and_system_roles_are_fixed() {
         Code::InvalidArgument,
     );
     let _ = t;
+}
+
+#[tokio::test]
+async fn a_super_admin_manages_any_tenants_roles_and_nobody_else_does() {
+    let app = spawn_app().await;
+    let (t, sam, owner) = app.tenant_with_user("acme", "sam", "viewer").await;
+    let (_, _, other_admin) = app.tenant_with_user("other", "olga", "owner").await;
+    let admin = &app.admin_token;
+    let role = app
+        .roles()
+        .create_role(authed(
+            admin,
+            pb::CreateRoleRequest {
+                name: "auditor".into(),
+                permissions: vec!["audit:read".into()],
+                tenant_id: t.id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(role.tenant_id, t.id);
+    app.roles()
+        .assign_role(authed(
+            admin,
+            pb::AssignRoleRequest { user_id: sam.id.clone(), role_id: role.id.clone(), expires_at: None },
+        ))
+        .await
+        .unwrap();
+    let listed = app
+        .roles()
+        .list_roles(authed(admin, pb::ListRolesRequest { tenant_id: t.id.clone(), ..Default::default() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .roles;
+    assert!(listed.iter().any(|r| r.id == role.id));
+    let eff = app
+        .roles()
+        .get_effective_permissions(authed(admin, pb::GetEffectivePermissionsRequest { user_id: sam.id.clone() }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(eff.permissions.contains(&"audit:read".to_owned()));
+    // Another tenant's owner sees neither the role nor the user.
+    assert_code(
+        app.roles().get_role(authed(&other_admin, pb::GetRoleRequest { role_id: role.id.clone() })).await,
+        Code::NotFound,
+    );
+    assert_code(
+        app.roles()
+            .list_roles(authed(&other_admin, pb::ListRolesRequest { tenant_id: t.id.clone(), ..Default::default() }))
+            .await,
+        Code::PermissionDenied,
+    );
+    let own_role =
+        app.roles().list_roles(authed(&other_admin, pb::ListRolesRequest::default())).await.unwrap().into_inner().roles
+            [0]
+        .id
+        .clone();
+    assert_code(
+        app.roles()
+            .assign_role(authed(
+                &other_admin,
+                pb::AssignRoleRequest { user_id: sam.id.clone(), role_id: own_role, expires_at: None },
+            ))
+            .await,
+        Code::NotFound,
+    );
+    let _ = owner;
 }
