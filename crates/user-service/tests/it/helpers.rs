@@ -76,6 +76,11 @@ pub fn captured_logs() -> String {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// `spawn_app` with settings adjusted by the test (e.g. a Redis that is down).
+pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     capture_logs();
     let db = testing::fresh_database("user").await;
     let data_dir = tempfile::tempdir().expect("tempdir");
@@ -87,6 +92,7 @@ pub async fn spawn_app() -> TestApp {
     settings.auth.data_dir = data_dir.path().to_path_buf();
     settings.auth.internal_secret = Some(SecretString::from(secret.clone()));
     settings.bootstrap.admin_password = Some(SecretString::from(ADMIN_PASSWORD));
+    customize(&mut settings);
     let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().expect("time")));
     let listeners = wework_kit::server::Listeners::bind(&settings.server).await.expect("bind");
     let addr = listeners.grpc_addr();

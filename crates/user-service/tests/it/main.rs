@@ -5,6 +5,7 @@
 
 mod api_keys;
 mod audit;
+mod faults;
 mod helpers;
 mod login;
 mod quota;
