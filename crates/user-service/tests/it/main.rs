@@ -11,6 +11,7 @@ mod login;
 mod quota;
 mod rbac;
 mod secrets;
+mod store;
 mod tenants;
 mod tokens;
 mod users;

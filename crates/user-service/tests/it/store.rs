@@ -1,7 +1,6 @@
 //! The store against real databases: a fresh SQLite file always, and a
 //! throwaway MariaDB/MySQL database too when `WEWORK_TEST_MYSQL_URL` is set.
 //! Each test runs its body once per backend.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 
