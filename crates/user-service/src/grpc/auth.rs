@@ -13,7 +13,7 @@ use super::audit::{self, Entry};
 use super::context::RequestMeta;
 use super::convert::{non_empty, ts};
 use super::{Api, handle};
-use crate::domain::{tokens, totp};
+use crate::domain::tokens;
 use crate::error::{Error, Result};
 use crate::login::{self, Credentials, IssuedTokens};
 use crate::store;
@@ -26,20 +26,6 @@ fn token_pair(t: &IssuedTokens) -> pb::TokenPair {
         refresh_expires_at: Some(ts(t.refresh_expires_at)),
         token_type: "Bearer".into(),
         session_id: t.session_id.clone(),
-    }
-}
-
-fn session_to_proto(s: store::SessionModel, current: &str) -> pb::Session {
-    pb::Session {
-        current: s.id == current,
-        id: s.id,
-        user_id: s.user_id,
-        device: s.device.unwrap_or_default(),
-        ip: s.ip.unwrap_or_default(),
-        user_agent: s.user_agent.unwrap_or_default(),
-        created_at: Some(ts(s.created_at)),
-        last_activity_at: Some(ts(s.last_activity_at)),
-        expires_at: Some(ts(s.expires_at)),
     }
 }
 
@@ -125,90 +111,21 @@ impl AuthService for Api {
         &self,
         req: Request<pb::ListSessionsRequest>,
     ) -> Result<Response<pb::ListSessionsResponse>, Status> {
-        handle!(async {
-            let call = self.state.call(&req).await?;
-            let r = req.into_inner();
-            let tid = call.principal.tenant_id.clone();
-            let user_id = match non_empty(&r.user_id) {
-                Some(other) if Some(other) != call.principal.user_id.as_deref() => {
-                    call.require("session:read")?;
-                    store::find_user(self.state.db.reader(), &tid, other).await?.ok_or(Error::NotFound("user"))?.id
-                }
-                _ => call.user_id()?.to_owned(),
-            };
-            let limit = wework_kit::pagination::page_size(r.page.as_ref())?;
-            let cursor = super::page_cursor(r.page.as_ref())?;
-            let (rows, next) = store::list_active_sessions(
-                self.state.db.reader(),
-                &tid,
-                &user_id,
-                self.state.clock.now(),
-                cursor,
-                limit,
-            )
-            .await?;
-            let current = call.principal.session_id.clone().unwrap_or_default();
-            Ok(pb::ListSessionsResponse {
-                sessions: rows.into_iter().map(|s| session_to_proto(s, &current)).collect(),
-                page: Some(super::next_page(next)),
-            })
-        })
+        handle!(self.list_sessions_body(req))
     }
 
     async fn revoke_session(
         &self,
         req: Request<pb::RevokeSessionRequest>,
     ) -> Result<Response<pb::RevokeSessionResponse>, Status> {
-        handle!(async {
-            let call = self.state.call(&req).await?;
-            let sid = non_empty(&req.get_ref().session_id)
-                .ok_or_else(|| Error::invalid("session_id", "required"))?
-                .to_owned();
-            let tid = call.principal.tenant_id.clone();
-            let session = store::find_session(self.state.db.reader(), &sid)
-                .await?
-                .filter(|s| s.tenant_id == tid)
-                .ok_or(Error::NotFound("session"))?;
-            if Some(session.user_id.as_str()) != call.principal.user_id.as_deref() {
-                call.require("session:revoke")?;
-            }
-            let txn = self.state.db.writer().begin().await?;
-            store::revoke_session(&txn, &tid, &sid, "revoked", self.state.clock.now()).await?;
-            audit::record_in(&txn, &self.state, Entry::by(&call, &tid, "session.revoke", "session", &sid), &call.meta)
-                .await?;
-            txn.commit().await?;
-            self.state.forget_sessions(&[sid]).await;
-            Ok(pb::RevokeSessionResponse {})
-        })
+        handle!(self.revoke_session_body(req))
     }
 
     async fn revoke_all_sessions(
         &self,
         req: Request<pb::RevokeAllSessionsRequest>,
     ) -> Result<Response<pb::RevokeAllSessionsResponse>, Status> {
-        handle!(async {
-            let call = self.state.call(&req).await?;
-            let tid = call.principal.tenant_id.clone();
-            let user_id = match non_empty(&req.get_ref().user_id) {
-                Some(other) if Some(other) != call.principal.user_id.as_deref() => {
-                    call.require("session:revoke")?;
-                    store::find_user(self.state.db.reader(), &tid, other).await?.ok_or(Error::NotFound("user"))?.id
-                }
-                _ => call.user_id()?.to_owned(),
-            };
-            let txn = self.state.db.writer().begin().await?;
-            let revoked = self.revoke_all(&txn, &tid, &user_id, "revoked_all").await?;
-            audit::record_in(
-                &txn,
-                &self.state,
-                Entry::by(&call, &tid, "session.revoke_all", "user", &user_id),
-                &call.meta,
-            )
-            .await?;
-            txn.commit().await?;
-            self.state.forget_sessions(&revoked).await;
-            Ok(pb::RevokeAllSessionsResponse { revoked: i32::try_from(revoked.len()).unwrap_or(i32::MAX) })
-        })
+        handle!(self.revoke_all_sessions_body(req))
     }
 
     async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> Result<Response<pb::WhoAmIResponse>, Status> {
@@ -235,89 +152,21 @@ impl AuthService for Api {
         &self,
         req: Request<pb::EnrollTotpRequest>,
     ) -> Result<Response<pb::EnrollTotpResponse>, Status> {
-        handle!(async {
-            let call = self.state.call(&req).await?;
-            let uid = call.user_id()?.to_owned();
-            let tid = call.principal.tenant_id.clone();
-            let user = store::find_user(self.state.db.reader(), &tid, &uid).await?.ok_or(Error::NotFound("user"))?;
-            if user.two_factor_enabled {
-                return Err(Error::precondition("TOTP_ENABLED", "two-factor is already enabled; disable it first"));
-            }
-            let secret = totp::generate_secret();
-            let sealed = self.state.secrets.encrypt(secret.as_bytes());
-            store::set_two_factor(self.state.db.writer(), &tid, &uid, false, Some(sealed)).await?;
-            let tenant = super::tenants::cached_tenant(&self.state, &tid).await?.ok_or(Error::NotFound("tenant"))?;
-            let account = format!("{}@{}", user.username, tenant.tenant_code);
-            Ok(pb::EnrollTotpResponse { otpauth_uri: totp::otpauth_uri("WeWork Platform", &account, &secret), secret })
-        })
+        handle!(self.enroll_totp_body(req))
     }
 
     async fn confirm_totp(
         &self,
         req: Request<pb::ConfirmTotpRequest>,
     ) -> Result<Response<pb::ConfirmTotpResponse>, Status> {
-        handle!(async {
-            let call = self.state.call(&req).await?;
-            let uid = call.user_id()?.to_owned();
-            let tid = call.principal.tenant_id.clone();
-            let code = non_empty(&req.get_ref().code).ok_or_else(|| Error::invalid("code", "required"))?.to_owned();
-            let user = store::find_user(self.state.db.reader(), &tid, &uid).await?.ok_or(Error::NotFound("user"))?;
-            let Some(sealed) = user.two_factor_secret.clone() else {
-                return Err(Error::precondition("TOTP_NOT_ENROLLED", "call EnrollTotp first"));
-            };
-            if user.two_factor_enabled {
-                return Err(Error::precondition("TOTP_ENABLED", "two-factor is already enabled"));
-            }
-            let secret =
-                self.state.secrets.decrypt(&sealed).map_err(|e| Error::Internal(anyhow::anyhow!("totp: {e}")))?;
-            let secret = String::from_utf8(secret).map_err(|e| Error::Internal(e.into()))?;
-            let step = totp::verify(&secret, &code, self.state.clock.now(), user.two_factor_last_step)
-                .ok_or_else(|| Error::invalid("code", "does not match"))?;
-            let txn = self.state.db.writer().begin().await?;
-            store::set_two_factor(&txn, &tid, &uid, true, Some(sealed)).await?;
-            store::set_two_factor_last_step(&txn, &tid, &uid, step).await?;
-            audit::record_in(&txn, &self.state, Entry::by(&call, &tid, "auth.totp_enable", "user", &uid), &call.meta)
-                .await?;
-            txn.commit().await?;
-            self.state.cache.invalidate(&[super::users::cache_key(&tid, &uid)]).await;
-            Ok(pb::ConfirmTotpResponse {})
-        })
+        handle!(self.confirm_totp_body(req))
     }
 
     async fn disable_totp(
         &self,
         req: Request<pb::DisableTotpRequest>,
     ) -> Result<Response<pb::DisableTotpResponse>, Status> {
-        handle!(async {
-            let call = self.state.call(&req).await?;
-            let uid = call.user_id()?.to_owned();
-            let tid = call.principal.tenant_id.clone();
-            let r = req.into_inner();
-            if r.password.is_empty() {
-                return Err(Error::invalid("password", "required"));
-            }
-            let user = store::find_user(self.state.db.reader(), &tid, &uid).await?.ok_or(Error::NotFound("user"))?;
-            if !user.two_factor_enabled {
-                return Err(Error::precondition("TOTP_NOT_ENABLED", "two-factor is not enabled"));
-            }
-            if !crate::hashing::verify(user.password_hash.clone(), SecretString::from(r.password)).await? {
-                return Err(Error::PermissionDenied("password is wrong".into()));
-            }
-            let sealed = user.two_factor_secret.clone().unwrap_or_default();
-            let secret =
-                self.state.secrets.decrypt(&sealed).map_err(|e| Error::Internal(anyhow::anyhow!("totp: {e}")))?;
-            let secret = String::from_utf8(secret).map_err(|e| Error::Internal(e.into()))?;
-            if totp::verify(&secret, r.code.trim(), self.state.clock.now(), user.two_factor_last_step).is_none() {
-                return Err(Error::invalid("code", "does not match"));
-            }
-            let txn = self.state.db.writer().begin().await?;
-            store::set_two_factor(&txn, &tid, &uid, false, None).await?;
-            audit::record_in(&txn, &self.state, Entry::by(&call, &tid, "auth.totp_disable", "user", &uid), &call.meta)
-                .await?;
-            txn.commit().await?;
-            self.state.cache.invalidate(&[super::users::cache_key(&tid, &uid)]).await;
-            Ok(pb::DisableTotpResponse {})
-        })
+        handle!(self.disable_totp_body(req))
     }
 
     async fn get_signing_keys(

@@ -9,7 +9,10 @@ pub mod context;
 pub mod convert;
 pub mod quota;
 pub mod roles;
+pub mod sessions;
 pub mod tenants;
+pub mod totp;
+pub mod user_view;
 pub mod users;
 
 use crate::state::AppState;
