@@ -120,11 +120,19 @@ impl Api {
         }
         let new =
             store::set_tenant_status(&txn, tenant_id, status, reason, now).await?.ok_or(Error::NotFound("tenant"))?;
+        // Suspension and deletion end every session at once, so the tenant's
+        // users are out of this service now and out of refresh for good.
+        let revoked = if status == store::STATUS_ACTIVE {
+            Vec::new()
+        } else {
+            store::revoke_tenant_sessions(&txn, tenant_id, &format!("tenant_{status}"), now).await?
+        };
         let op = format!("tenant.{status}");
         let entry =
             Entry::by(call, tenant_id, &op, "tenant", tenant_id).values(Some(snapshot(&old)), Some(snapshot(&new)));
         audit::record_in(&txn, &self.state, entry, &call.meta).await?;
         txn.commit().await?;
+        self.state.forget_sessions(&revoked).await;
         self.state.cache.invalidate(&[cache_key(tenant_id)]).await;
         Ok(to_proto(new))
     }

@@ -115,7 +115,17 @@ pub async fn revoke_user_sessions<C: ConnectionTrait>(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, DbErr> {
-    revoke_where(db, tenant_id, user_id, None, reason, now).await
+    revoke_where(db, tenant_id, Some(user_id), None, reason, now).await
+}
+
+/// Revokes every live session of a tenant (suspension, deletion); returns their ids.
+pub async fn revoke_tenant_sessions<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, DbErr> {
+    revoke_where(db, tenant_id, None, None, reason, now).await
 }
 
 /// Like `revoke_user_sessions` but keeps `keep_session_id` (the caller's own).
@@ -127,13 +137,13 @@ pub async fn revoke_user_sessions_except<C: ConnectionTrait>(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, DbErr> {
-    revoke_where(db, tenant_id, user_id, Some(keep_session_id), reason, now).await
+    revoke_where(db, tenant_id, Some(user_id), Some(keep_session_id), reason, now).await
 }
 
 async fn revoke_where<C: ConnectionTrait>(
     db: &C,
     tenant_id: &str,
-    user_id: &str,
+    user_id: Option<&str>,
     keep: Option<&str>,
     reason: &str,
     now: DateTime<Utc>,
@@ -142,8 +152,11 @@ async fn revoke_where<C: ConnectionTrait>(
         .select_only()
         .column(Column::Id)
         .filter(Column::TenantId.eq(tenant_id))
-        .filter(Column::UserId.eq(user_id))
-        .filter(Column::RevokedAt.is_null());
+        .filter(Column::RevokedAt.is_null())
+        .filter(Column::ExpiresAt.gt(now));
+    if let Some(u) = user_id {
+        select = select.filter(Column::UserId.eq(u));
+    }
     if let Some(k) = keep {
         select = select.filter(Column::Id.ne(k));
     }

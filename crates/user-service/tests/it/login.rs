@@ -72,7 +72,7 @@ async fn lock_is_capped_at_fifteen_minutes() {
 #[tokio::test]
 async fn suspended_tenant_cannot_log_in() {
     let app = spawn_app().await;
-    let (tenant, _, _) = app.tenant_with_user("acme", "alice", "viewer").await;
+    let (tenant, _, token) = app.tenant_with_user("acme", "alice", "viewer").await;
     app.tenants()
         .suspend_tenant(authed(
             &app.admin_token,
@@ -82,6 +82,8 @@ async fn suspended_tenant_cannot_log_in() {
         .unwrap();
     let s = assert_code(app.login("acme", "alice", PASSWORD).await, Code::FailedPrecondition);
     assert!(s.message().contains("suspended"));
+    // Sessions opened before the suspension end with it.
+    assert_code(app.auth().who_am_i(authed(&token, pb::WhoAmIRequest {})).await, Code::Unauthenticated);
     app.tenants()
         .resume_tenant(authed(&app.admin_token, pb::ResumeTenantRequest { tenant_id: tenant.id }))
         .await
