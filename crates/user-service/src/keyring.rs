@@ -35,7 +35,7 @@ impl KeyRing {
             Some(row) => decode(&secrets, &row)?,
             None => {
                 let key = SigningKeyPair::generate();
-                insert(&db, &secrets, &key, now).await?;
+                insert_on(db.writer(), &secrets, &key, now).await?;
                 key
             }
         };
@@ -71,10 +71,6 @@ fn decode(secrets: &SecretBox, row: &store::SigningKeyRow) -> Result<SigningKeyP
     let private =
         secrets.decrypt(&row.private_key).map_err(|e| Error::Internal(anyhow::anyhow!("signing key: {e}")))?;
     SigningKeyPair::from_private_bytes(&private).map_err(|e| Error::Internal(anyhow::anyhow!("signing key: {e}")))
-}
-
-async fn insert(db: &Db, secrets: &SecretBox, key: &SigningKeyPair, now: DateTime<Utc>) -> Result<()> {
-    insert_on(db.writer(), secrets, key, now).await
 }
 
 async fn insert_on<C: sea_orm::ConnectionTrait>(

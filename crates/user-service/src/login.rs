@@ -113,8 +113,7 @@ async fn audit_login(state: &AppState, tenant_id: &str, user_id: &str, meta: &Re
 
 async fn check_totp(state: &AppState, user: &store::UserModel, code: &str, now: DateTime<Utc>) -> Result<bool> {
     let Some(sealed) = user.two_factor_secret.as_deref() else { return Ok(false) };
-    let secret = state.secrets.decrypt(sealed).map_err(|e| Error::Internal(anyhow::anyhow!("totp secret: {e}")))?;
-    let secret = String::from_utf8(secret).map_err(|e| Error::Internal(e.into()))?;
+    let secret = state.open_totp_secret(sealed)?;
     let Some(step) = totp::verify(&secret, code.trim(), now, user.two_factor_last_step) else { return Ok(false) };
     // Conditional on the last step, so a code replayed concurrently is accepted once.
     Ok(store::set_two_factor_last_step(state.db.writer(), &user.tenant_id, &user.id, step).await?)

@@ -57,6 +57,12 @@ impl AppState {
         Ok(expires_at.is_some_and(|exp| exp > now.timestamp()))
     }
 
+    /// The base32 TOTP secret of a user, decrypted from its sealed column.
+    pub fn open_totp_secret(&self, sealed: &str) -> Result<String> {
+        let bytes = self.secrets.decrypt(sealed).map_err(|e| Error::Internal(anyhow::anyhow!("totp secret: {e}")))?;
+        String::from_utf8(bytes).map_err(|e| Error::Internal(e.into()))
+    }
+
     /// Must follow every write that revokes a session.
     pub async fn forget_sessions(&self, session_ids: &[String]) {
         let keys: Vec<String> = session_ids.iter().map(|s| session_cache_key(s)).collect();

@@ -46,8 +46,7 @@ impl Api {
         if user.two_factor_enabled {
             return Err(Error::precondition("TOTP_ENABLED", "two-factor is already enabled"));
         }
-        let secret = self.state.secrets.decrypt(&sealed).map_err(|e| Error::Internal(anyhow::anyhow!("totp: {e}")))?;
-        let secret = String::from_utf8(secret).map_err(|e| Error::Internal(e.into()))?;
+        let secret = self.state.open_totp_secret(&sealed)?;
         let step = totp::verify(&secret, &code, self.state.clock.now(), user.two_factor_last_step)
             .ok_or_else(|| Error::invalid("code", "does not match"))?;
         let txn = self.state.db.writer().begin().await?;
@@ -79,8 +78,7 @@ impl Api {
             return Err(Error::PermissionDenied("password is wrong".into()));
         }
         let sealed = user.two_factor_secret.clone().unwrap_or_default();
-        let secret = self.state.secrets.decrypt(&sealed).map_err(|e| Error::Internal(anyhow::anyhow!("totp: {e}")))?;
-        let secret = String::from_utf8(secret).map_err(|e| Error::Internal(e.into()))?;
+        let secret = self.state.open_totp_secret(&sealed)?;
         if totp::verify(&secret, r.code.trim(), self.state.clock.now(), user.two_factor_last_step).is_none() {
             return Err(Error::invalid("code", "does not match"));
         }

@@ -65,7 +65,7 @@ async fn create_authenticate_revoke() {
 #[tokio::test]
 async fn keys_expire_and_cannot_exceed_their_creator() {
     let app = spawn_app().await;
-    let (t, _, admin) = app.tenant_with_user("acme", "anna", "admin").await;
+    let (_, _, admin) = app.tenant_with_user("acme", "anna", "admin").await;
     let expires = app.clock_ts(Duration::hours(1));
     let created = app
         .api_keys()
@@ -88,7 +88,6 @@ async fn keys_expire_and_cannot_exceed_their_creator() {
         Code::Unauthenticated,
     );
 
-    let _ = t;
     let admin = app.login("acme", "anna", crate::helpers::PASSWORD).await.unwrap().access_token;
     assert_code(
         app.api_keys()

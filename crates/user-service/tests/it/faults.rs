@@ -10,7 +10,7 @@ use crate::helpers::{PASSWORD, assert_code, authed, spawn_app_with};
 async fn redis_down_falls_back_to_the_database() {
     // Nothing listens on port 1: every Redis call fails at once.
     let app = spawn_app_with(|s| s.cache.redis_url = Some("redis://127.0.0.1:1".into())).await;
-    let (t, alice, admin) = app.tenant_with_user("acme", "alice", "admin").await;
+    let (_, alice, admin) = app.tenant_with_user("acme", "alice", "admin").await;
     let before = app
         .users()
         .get_user(authed(&admin, pb::GetUserRequest { user_id: alice.id.clone() }))
@@ -60,5 +60,4 @@ async fn redis_down_falls_back_to_the_database() {
         }
     }
     assert_eq!(granted, 5);
-    let _ = t;
 }

@@ -111,7 +111,7 @@ async fn custom_roles_with_wildcards_and_expiry() {
 #[tokio::test]
 async fn no_privilege_escalation_and_system_roles_are_fixed() {
     let app = spawn_app().await;
-    let (t, _, admin) = app.tenant_with_user("acme", "anna", "admin").await;
+    let (_, _, admin) = app.tenant_with_user("acme", "anna", "admin").await;
     let roles =
         app.roles().list_roles(authed(&admin, pb::ListRolesRequest::default())).await.unwrap().into_inner().roles;
     let owner_role = roles.iter().find(|r| r.name == "owner").unwrap();
@@ -145,13 +145,12 @@ async fn no_privilege_escalation_and_system_roles_are_fixed() {
             .await,
         Code::InvalidArgument,
     );
-    let _ = t;
 }
 
 #[tokio::test]
 async fn a_super_admin_manages_any_tenants_roles_and_nobody_else_does() {
     let app = spawn_app().await;
-    let (t, sam, owner) = app.tenant_with_user("acme", "sam", "viewer").await;
+    let (t, sam, _) = app.tenant_with_user("acme", "sam", "viewer").await;
     let (_, _, other_admin) = app.tenant_with_user("other", "olga", "owner").await;
     let admin = &app.admin_token;
     let role = app
@@ -216,5 +215,4 @@ async fn a_super_admin_manages_any_tenants_roles_and_nobody_else_does() {
             .await,
         Code::NotFound,
     );
-    let _ = owner;
 }

@@ -128,7 +128,6 @@ async fn change_password_needs_the_current_one_and_ends_other_sessions() {
 async fn admin_reset_sets_a_password_and_unlocks() {
     let app = spawn_app().await;
     let (_, alice, _) = app.tenant_with_user("acme", "alice", "viewer").await;
-    let (_, _, _) = (0, 0, 0);
     for _ in 0..6 {
         let _ = app.login("acme", "alice", "Wrong-Password-1").await;
     }
