@@ -7,7 +7,7 @@ use wework_proto::user::{self as pb, api_key_service_server::ApiKeyService};
 
 use super::audit::{self, Entry};
 use super::convert::{non_empty, opt_from_ts, opt_ts, ts};
-use super::{Api, handle};
+use super::{Api, respond};
 use crate::domain::{rbac, tokens};
 use crate::error::{Error, Result};
 use crate::store::{self, ApiKeyModel};
@@ -35,7 +35,7 @@ impl ApiKeyService for Api {
         &self,
         req: Request<pb::CreateApiKeyRequest>,
     ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("api_key:create")?;
             let uid = call.user_id()?.to_owned();
@@ -85,13 +85,14 @@ impl ApiKeyService for Api {
             txn.commit().await?;
             Ok(pb::CreateApiKeyResponse { api_key: Some(to_proto(key, now)), key: credential.full_key })
         })
+        .await
     }
 
     async fn list_api_keys(
         &self,
         req: Request<pb::ListApiKeysRequest>,
     ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("api_key:read")?;
             let r = req.into_inner();
@@ -110,10 +111,11 @@ impl ApiKeyService for Api {
                 page: Some(super::next_page(next)),
             })
         })
+        .await
     }
 
     async fn revoke_api_key(&self, req: Request<pb::RevokeApiKeyRequest>) -> Result<Response<pb::ApiKey>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("api_key:revoke")?;
             let id = non_empty(&req.get_ref().api_key_id)
@@ -128,5 +130,6 @@ impl ApiKeyService for Api {
             txn.commit().await?;
             Ok(to_proto(key, now))
         })
+        .await
     }
 }

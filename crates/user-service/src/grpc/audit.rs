@@ -8,7 +8,7 @@ use wework_proto::user::{self as pb, audit_service_server::AuditService};
 
 use super::context::{Call, RequestMeta};
 use super::convert::{json_to_struct, non_empty, opt_from_ts, struct_to_json, ts};
-use super::{Api, handle};
+use super::{Api, respond};
 use crate::domain::audit::redact;
 use crate::error::{Error, Result};
 use crate::state::AppState;
@@ -144,7 +144,7 @@ impl AuditService for Api {
         &self,
         req: Request<pb::RecordAuditRequest>,
     ) -> Result<Response<pb::RecordAuditResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             if !call.principal.is_service() {
                 return Err(Error::PermissionDenied("only services record audit rows".into()));
@@ -187,13 +187,14 @@ impl AuditService for Api {
             store::insert_audit(self.state.db.writer(), row).await?;
             Ok(pb::RecordAuditResponse { id })
         })
+        .await
     }
 
     async fn list_audit_logs(
         &self,
         req: Request<pb::ListAuditLogsRequest>,
     ) -> Result<Response<pb::ListAuditLogsResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("audit:read")?;
             let r = req.into_inner();
@@ -214,5 +215,6 @@ impl AuditService for Api {
                 page: Some(super::next_page(next)),
             })
         })
+        .await
     }
 }

@@ -12,7 +12,7 @@ use wework_proto::user::{self as pb, auth_service_server::AuthService};
 use super::audit::{self, Entry};
 use super::context::RequestMeta;
 use super::convert::{non_empty, ts};
-use super::{Api, handle};
+use super::{Api, respond};
 use crate::domain::tokens;
 use crate::error::{Error, Result};
 use crate::login::{self, Credentials, IssuedTokens};
@@ -42,7 +42,7 @@ fn login_meta(base: RequestMeta, ip: &str, user_agent: &str) -> RequestMeta {
 #[tonic::async_trait]
 impl AuthService for Api {
     async fn login(&self, req: Request<pb::LoginRequest>) -> Result<Response<pb::LoginResponse>, Status> {
-        handle!(async {
+        respond(async {
             let base = RequestMeta::from_request(&req);
             let r = req.into_inner();
             let mut errors = Vec::new();
@@ -76,10 +76,11 @@ impl AuthService for Api {
                 tenant_id: tokens.tenant_id.clone(),
             })
         })
+        .await
     }
 
     async fn refresh(&self, req: Request<pb::RefreshRequest>) -> Result<Response<pb::TokenPair>, Status> {
-        handle!(async {
+        respond(async {
             let base = RequestMeta::from_request(&req);
             let r = req.into_inner();
             if r.refresh_token.trim().is_empty() {
@@ -89,10 +90,11 @@ impl AuthService for Api {
             let tokens = login::refresh(&self.state, &r.refresh_token, &meta).await?;
             Ok(token_pair(&tokens))
         })
+        .await
     }
 
     async fn logout(&self, req: Request<pb::LogoutRequest>) -> Result<Response<pb::LogoutResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.user_id()?; // only a signed-in user has a session to end
             let sid = call.principal.session_id.clone().unwrap_or_default();
@@ -105,31 +107,32 @@ impl AuthService for Api {
             self.state.forget_sessions(&[sid]).await;
             Ok(pb::LogoutResponse {})
         })
+        .await
     }
 
     async fn list_sessions(
         &self,
         req: Request<pb::ListSessionsRequest>,
     ) -> Result<Response<pb::ListSessionsResponse>, Status> {
-        handle!(self.list_sessions_body(req))
+        respond(self.list_sessions_body(req)).await
     }
 
     async fn revoke_session(
         &self,
         req: Request<pb::RevokeSessionRequest>,
     ) -> Result<Response<pb::RevokeSessionResponse>, Status> {
-        handle!(self.revoke_session_body(req))
+        respond(self.revoke_session_body(req)).await
     }
 
     async fn revoke_all_sessions(
         &self,
         req: Request<pb::RevokeAllSessionsRequest>,
     ) -> Result<Response<pb::RevokeAllSessionsResponse>, Status> {
-        handle!(self.revoke_all_sessions_body(req))
+        respond(self.revoke_all_sessions_body(req)).await
     }
 
     async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> Result<Response<pb::WhoAmIResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             let p = call.principal;
             let kind = match p.kind {
@@ -146,34 +149,35 @@ impl AuthService for Api {
                 session_id: p.session_id.unwrap_or_default(),
             })
         })
+        .await
     }
 
     async fn enroll_totp(
         &self,
         req: Request<pb::EnrollTotpRequest>,
     ) -> Result<Response<pb::EnrollTotpResponse>, Status> {
-        handle!(self.enroll_totp_body(req))
+        respond(self.enroll_totp_body(req)).await
     }
 
     async fn confirm_totp(
         &self,
         req: Request<pb::ConfirmTotpRequest>,
     ) -> Result<Response<pb::ConfirmTotpResponse>, Status> {
-        handle!(self.confirm_totp_body(req))
+        respond(self.confirm_totp_body(req)).await
     }
 
     async fn disable_totp(
         &self,
         req: Request<pb::DisableTotpRequest>,
     ) -> Result<Response<pb::DisableTotpResponse>, Status> {
-        handle!(self.disable_totp_body(req))
+        respond(self.disable_totp_body(req)).await
     }
 
     async fn get_signing_keys(
         &self,
         _req: Request<pb::GetSigningKeysRequest>,
     ) -> Result<Response<pb::GetSigningKeysResponse>, Status> {
-        handle!(async {
+        respond(async {
             let keys = self.state.keys.published(self.state.clock.now()).await?;
             Ok(pb::GetSigningKeysResponse {
                 keys: keys
@@ -191,13 +195,14 @@ impl AuthService for Api {
                 audience: self.state.settings.auth.audience.clone(),
             })
         })
+        .await
     }
 
     async fn rotate_signing_key(
         &self,
         req: Request<pb::RotateSigningKeyRequest>,
     ) -> Result<Response<pb::RotateSigningKeyResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require_platform_admin()?;
             let now = self.state.clock.now();
@@ -213,13 +218,14 @@ impl AuthService for Api {
             .await;
             Ok(pb::RotateSigningKeyResponse { kid })
         })
+        .await
     }
 
     async fn authenticate_api_key(
         &self,
         req: Request<pb::AuthenticateApiKeyRequest>,
     ) -> Result<Response<pb::AuthenticateApiKeyResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             if !call.principal.is_service() {
                 return Err(Error::PermissionDenied("only services authenticate API keys".into()));
@@ -249,5 +255,6 @@ impl AuthService for Api {
                 permissions: key.permissions,
             })
         })
+        .await
     }
 }

@@ -31,19 +31,12 @@ impl Api {
 }
 
 /// Runs a handler body and converts its error into a `Status`. A function
-/// (not a plain `match`) so the body's error type is inferred as [`Error`].
+/// (not a plain `match`) so the body's error type is inferred as `Error`.
 pub(crate) async fn respond<T>(
     body: impl std::future::Future<Output = Result<T, crate::error::Error>>,
 ) -> Result<tonic::Response<T>, tonic::Status> {
     body.await.map(tonic::Response::new).map_err(tonic::Status::from)
 }
-
-macro_rules! handle {
-    ($body:expr) => {
-        $crate::grpc::respond($body).await
-    };
-}
-pub(crate) use handle;
 
 /// The keyset cursor of a list request's page token.
 pub(crate) fn page_cursor(

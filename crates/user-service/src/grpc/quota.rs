@@ -5,7 +5,7 @@ use tonic::{Request, Response, Status};
 use wework_proto::user::{self as pb, quota_service_server::QuotaService};
 
 use super::context::Call;
-use super::{Api, handle};
+use super::{Api, respond};
 use crate::error::{Error, Result};
 use crate::quota;
 use crate::store::{self, TenantModel};
@@ -74,7 +74,7 @@ impl QuotaService for Api {
         &self,
         req: Request<pb::ReleaseDailyMessagesRequest>,
     ) -> Result<Response<pb::ReleaseDailyMessagesResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("quota:reserve")?;
             let n = check_count(req.get_ref().count)?;
@@ -85,13 +85,14 @@ impl QuotaService for Api {
                 remaining: crate::domain::quota::remaining(i64::from(tenant.max_daily_messages), used),
             })
         })
+        .await
     }
 
     async fn get_quota_usage(
         &self,
         req: Request<pb::GetQuotaUsageRequest>,
     ) -> Result<Response<pb::GetQuotaUsageResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("quota:read")?;
             let tid = call.target_tenant(&req.get_ref().tenant_id)?;
@@ -103,13 +104,14 @@ impl QuotaService for Api {
                 max_accounts: tenant.max_accounts,
             })
         })
+        .await
     }
 
     async fn check_account_quota(
         &self,
         req: Request<pb::CheckAccountQuotaRequest>,
     ) -> Result<Response<pb::CheckAccountQuotaResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("quota:read")?;
             let r = req.get_ref();
@@ -122,5 +124,6 @@ impl QuotaService for Api {
                 max_accounts: tenant.max_accounts,
             })
         })
+        .await
     }
 }

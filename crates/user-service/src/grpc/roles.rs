@@ -10,7 +10,7 @@ use wework_proto::user::{self as pb, role_service_server::RoleService};
 use super::audit::{self, Entry};
 use super::context::Call;
 use super::convert::{non_empty, opt_from_ts, ts};
-use super::{Api, handle};
+use super::{Api, respond};
 use crate::domain::rbac;
 use crate::domain::validate::RoleName;
 use crate::error::{Error, Result};
@@ -82,7 +82,7 @@ impl Api {
 #[tonic::async_trait]
 impl RoleService for Api {
     async fn create_role(&self, req: Request<pb::CreateRoleRequest>) -> Result<Response<pb::Role>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("role:create")?;
             let r = req.into_inner();
@@ -115,20 +115,22 @@ impl RoleService for Api {
             txn.commit().await?;
             Ok(to_proto(role, perms))
         })
+        .await
     }
 
     async fn get_role(&self, req: Request<pb::GetRoleRequest>) -> Result<Response<pb::Role>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("role:read")?;
             let role = self.role_in_scope(&call, &req.get_ref().role_id).await?;
             let perms = self.role_perms(&role.id).await?;
             Ok(to_proto(role, perms))
         })
+        .await
     }
 
     async fn update_role(&self, req: Request<pb::UpdateRoleRequest>) -> Result<Response<pb::Role>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("role:update")?;
             let r = req.into_inner();
@@ -163,10 +165,11 @@ impl RoleService for Api {
             txn.commit().await?;
             Ok(to_proto(updated, perms))
         })
+        .await
     }
 
     async fn list_roles(&self, req: Request<pb::ListRolesRequest>) -> Result<Response<pb::ListRolesResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("role:read")?;
             let r = req.into_inner();
@@ -186,13 +189,14 @@ impl RoleService for Api {
                 .collect();
             Ok(pb::ListRolesResponse { roles, page: Some(super::next_page(next)) })
         })
+        .await
     }
 
     async fn delete_role(
         &self,
         req: Request<pb::DeleteRoleRequest>,
     ) -> Result<Response<pb::DeleteRoleResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("role:delete")?;
             let role = self.role_in_scope(&call, &req.get_ref().role_id).await?;
@@ -210,13 +214,14 @@ impl RoleService for Api {
             self.state.cache.invalidate(&keys).await;
             Ok(pb::DeleteRoleResponse {})
         })
+        .await
     }
 
     async fn assign_role(
         &self,
         req: Request<pb::AssignRoleRequest>,
     ) -> Result<Response<pb::AssignRoleResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("role:assign")?;
             let r = req.into_inner();
@@ -242,13 +247,14 @@ impl RoleService for Api {
             self.state.cache.invalidate(&[super::users::cache_key(&tid, &user.id)]).await;
             Ok(pb::AssignRoleResponse {})
         })
+        .await
     }
 
     async fn revoke_role(
         &self,
         req: Request<pb::RevokeRoleRequest>,
     ) -> Result<Response<pb::RevokeRoleResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("role:assign")?;
             let r = req.into_inner();
@@ -265,13 +271,14 @@ impl RoleService for Api {
             self.state.cache.invalidate(&[super::users::cache_key(&tid, &user.id)]).await;
             Ok(pb::RevokeRoleResponse {})
         })
+        .await
     }
 
     async fn get_effective_permissions(
         &self,
         req: Request<pb::GetEffectivePermissionsRequest>,
     ) -> Result<Response<pb::GetEffectivePermissionsResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             let requested = req.get_ref().user_id.trim();
             let (tid, user_id) = if requested.is_empty() || Some(requested) == call.principal.user_id.as_deref() {
@@ -287,13 +294,14 @@ impl RoleService for Api {
             let permissions = store::effective_permissions(conn, &tid, &user_id, now).await?;
             Ok(pb::GetEffectivePermissionsResponse { roles: roles.into_iter().map(|(_, n)| n).collect(), permissions })
         })
+        .await
     }
 
     async fn check_permission(
         &self,
         req: Request<pb::CheckPermissionRequest>,
     ) -> Result<Response<pb::CheckPermissionResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             let r = req.into_inner();
             let wanted = r.permission.trim();
@@ -315,13 +323,14 @@ impl RoleService for Api {
                 allowed: perms.iter().any(|g| wework_kit::auth::permission_matches(g, wanted)),
             })
         })
+        .await
     }
 
     async fn list_permissions(
         &self,
         req: Request<pb::ListPermissionsRequest>,
     ) -> Result<Response<pb::ListPermissionsResponse>, Status> {
-        handle!(async {
+        respond(async {
             self.state.call(&req).await?;
             let permissions = rbac::CATALOGUE
                 .iter()
@@ -332,5 +341,6 @@ impl RoleService for Api {
                 .collect();
             Ok(pb::ListPermissionsResponse { permissions })
         })
+        .await
     }
 }

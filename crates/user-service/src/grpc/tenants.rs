@@ -10,7 +10,7 @@ use wework_proto::user::{self as pb, tenant_service_server::TenantService};
 use super::audit::{self, Entry};
 use super::context::Call;
 use super::convert::{json_to_struct, non_empty, struct_to_json, ts};
-use super::{Api, handle};
+use super::{Api, respond};
 use crate::domain::rbac;
 use crate::domain::validate::{Quota, TenantCode, TenantName, WebhookUrl};
 use crate::error::{Error, Result};
@@ -141,7 +141,7 @@ impl Api {
 #[tonic::async_trait]
 impl TenantService for Api {
     async fn create_tenant(&self, req: Request<pb::CreateTenantRequest>) -> Result<Response<pb::Tenant>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require_platform_admin()?;
             let r = req.into_inner();
@@ -187,18 +187,20 @@ impl TenantService for Api {
             txn.commit().await?;
             Ok(to_proto(tenant))
         })
+        .await
     }
 
     async fn get_tenant(&self, req: Request<pb::GetTenantRequest>) -> Result<Response<pb::Tenant>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("tenant:read")?;
             Ok(to_proto(self.tenant_for(&call, &req.get_ref().tenant_id).await?))
         })
+        .await
     }
 
     async fn update_tenant(&self, req: Request<pb::UpdateTenantRequest>) -> Result<Response<pb::Tenant>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("tenant:update")?;
             let r = req.into_inner();
@@ -257,13 +259,14 @@ impl TenantService for Api {
             self.state.cache.invalidate(&[cache_key(&tenant_id)]).await;
             Ok(to_proto(new))
         })
+        .await
     }
 
     async fn list_tenants(
         &self,
         req: Request<pb::ListTenantsRequest>,
     ) -> Result<Response<pb::ListTenantsResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require_platform_admin()?;
             let r = req.into_inner();
@@ -285,31 +288,35 @@ impl TenantService for Api {
                 page: Some(super::next_page(next)),
             })
         })
+        .await
     }
 
     async fn suspend_tenant(&self, req: Request<pb::SuspendTenantRequest>) -> Result<Response<pb::Tenant>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             let r = req.into_inner();
             self.set_status(&call, &r.tenant_id, store::STATUS_SUSPENDED, non_empty(&r.reason).map(str::to_owned)).await
         })
+        .await
     }
 
     async fn resume_tenant(&self, req: Request<pb::ResumeTenantRequest>) -> Result<Response<pb::Tenant>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             self.set_status(&call, &req.get_ref().tenant_id, store::STATUS_ACTIVE, None).await
         })
+        .await
     }
 
     async fn delete_tenant(
         &self,
         req: Request<pb::DeleteTenantRequest>,
     ) -> Result<Response<pb::DeleteTenantResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             self.set_status(&call, &req.get_ref().tenant_id, store::STATUS_DELETED, None).await?;
             Ok(pb::DeleteTenantResponse {})
         })
+        .await
     }
 }

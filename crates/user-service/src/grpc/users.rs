@@ -11,7 +11,7 @@ use wework_proto::user::{self as pb, user_service_server::UserService};
 use super::audit::{self, Entry};
 use super::context::Call;
 use super::convert::non_empty;
-use super::{Api, handle};
+use super::{Api, respond};
 use crate::domain::validate::{DisplayName, Email, Phone, RoleName, Username};
 use crate::domain::{FieldError, password};
 use crate::error::{Error, Result};
@@ -62,7 +62,7 @@ impl Api {
 #[tonic::async_trait]
 impl UserService for Api {
     async fn create_user(&self, req: Request<pb::CreateUserRequest>) -> Result<Response<pb::User>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("user:create")?;
             let r = req.into_inner();
@@ -123,10 +123,11 @@ impl UserService for Api {
             txn.commit().await?;
             Ok(to_proto(view))
         })
+        .await
     }
 
     async fn get_user(&self, req: Request<pb::GetUserRequest>) -> Result<Response<pb::User>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             let requested = req.get_ref().user_id.trim();
             let own = requested.is_empty() || Some(requested) == call.principal.user_id.as_deref();
@@ -145,10 +146,11 @@ impl UserService for Api {
                 cached_user(&self.state, &call.principal.tenant_id, requested).await?.ok_or(Error::NotFound("user"))?;
             Ok(to_proto(view))
         })
+        .await
     }
 
     async fn update_user(&self, req: Request<pb::UpdateUserRequest>) -> Result<Response<pb::User>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("user:update")?;
             let r = req.into_inner();
@@ -210,10 +212,11 @@ impl UserService for Api {
             self.state.cache.invalidate(&[cache_key(&new_view.tenant_id, &new_view.id)]).await;
             Ok(to_proto(new_view))
         })
+        .await
     }
 
     async fn list_users(&self, req: Request<pb::ListUsersRequest>) -> Result<Response<pb::ListUsersResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("user:read")?;
             let r = req.into_inner();
@@ -245,13 +248,14 @@ impl UserService for Api {
                 .collect();
             Ok(pb::ListUsersResponse { users, page: Some(super::next_page(next)) })
         })
+        .await
     }
 
     async fn delete_user(
         &self,
         req: Request<pb::DeleteUserRequest>,
     ) -> Result<Response<pb::DeleteUserResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("user:delete")?;
             let old = self.user_in_scope(&call, &req.get_ref().user_id).await?;
@@ -271,13 +275,14 @@ impl UserService for Api {
             self.state.cache.invalidate(&[cache_key(&old_view.tenant_id, &old_view.id)]).await;
             Ok(pb::DeleteUserResponse {})
         })
+        .await
     }
 
     async fn change_password(
         &self,
         req: Request<pb::ChangePasswordRequest>,
     ) -> Result<Response<pb::ChangePasswordResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             let uid = call.user_id()?.to_owned();
             let r = req.into_inner();
@@ -308,13 +313,14 @@ impl UserService for Api {
             self.state.forget_sessions(&revoked).await;
             Ok(pb::ChangePasswordResponse {})
         })
+        .await
     }
 
     async fn reset_password(
         &self,
         req: Request<pb::ResetPasswordRequest>,
     ) -> Result<Response<pb::ResetPasswordResponse>, Status> {
-        handle!(async {
+        respond(async {
             let call = self.state.call(&req).await?;
             call.require("user:reset_password")?;
             let r = req.into_inner();
@@ -337,5 +343,6 @@ impl UserService for Api {
             self.state.cache.invalidate(&[cache_key(&user.tenant_id, &user.id)]).await;
             Ok(pb::ResetPasswordResponse {})
         })
+        .await
     }
 }
