@@ -135,6 +135,38 @@ pub fn redact_url(url: &str) -> String {
     format!("{}{user}:***{}", &url[..scheme_end], &url[scheme_end + at..])
 }
 
+/// Tries of [`retry_transient`]: enough to ride out an InnoDB deadlock or a
+/// busy SQLite writer, few enough to answer quickly when the database is down.
+pub const TRANSIENT_TRIES: u32 = 4;
+
+/// Runs `op` again when it fails with a transient error (deadlock, lock wait
+/// timeout, busy database): up to [`TRANSIENT_TRIES`] tries, 20 ms doubling,
+/// ±50 % jitter. InnoDB picks deadlock victims under contention by design;
+/// the victim's statement is safe to repeat. Other errors return at once.
+pub async fn retry_transient<T, F, Fut>(mut op: F) -> Result<T, DbErr>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DbErr>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match op().await {
+            Err(e)
+                if tries < TRANSIENT_TRIES
+                    && crate::errors::classify_db_err(&e) == crate::errors::DbErrorKind::Unavailable =>
+            {
+                let base = 20u64 << (tries - 1);
+                let jitter = base / 2;
+                let wait = rand::Rng::gen_range(&mut rand::thread_rng(), base - jitter..=base + jitter);
+                tracing::debug!(error = %e, tries, "transient database error; retrying");
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use sea_orm::{ConnectionTrait, Statement};

@@ -7,6 +7,7 @@
 //! - [`cache`]: one cache trait; Redis, in-process, and L1-in-front-of-L2 stores.
 //! - [`auth`]: principals from `authorization` metadata; user and service tokens.
 //! - [`errors`]: `DbErr` classification and error → `tonic::Status` helpers.
+//! - [`events`]: the tenant event envelope, publishing through the task center, live fan-out.
 //! - [`server`]: the gRPC server bootstrap (health, reflection, limits, metrics, shutdown).
 //! - [`grpc_client`]: channels to other services with timeouts and propagated context.
 //! - [`crypto`]: hashing, random tokens, encryption of secrets at rest.
@@ -21,8 +22,10 @@ pub mod clock;
 pub mod crypto;
 pub mod db;
 pub mod errors;
+pub mod events;
 pub mod grpc_client;
 pub mod healthcheck;
+pub mod lease;
 pub mod pagination;
 pub mod server;
 pub mod settings;

@@ -15,6 +15,8 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use wework_proto::common::{PageRequest, PageResponse};
 
+pub mod keyset;
+
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 pub const MAX_PAGE_SIZE: u64 = 500;
 
@@ -65,6 +67,25 @@ pub struct TimeCursor {
 pub fn page_response(next: Option<String>) -> PageResponse {
     PageResponse { next_page_token: next.unwrap_or_default() }
 }
+
+/// The keyset cursor of a list request: the decoded page token, `None` on the
+/// first page. Pair with [`keyset_page`] and [`next_page`].
+pub fn request_cursor(page: Option<&PageRequest>) -> Result<Option<keyset::Cursor>, Status> {
+    let token = page.map(|p| p.page_token.as_str()).unwrap_or_default();
+    let cursor: Option<TimeCursor> = decode_token(token)?;
+    Ok(cursor.map(|c| keyset::Cursor {
+        created_at: chrono::DateTime::from_timestamp_micros(c.t).unwrap_or_default(),
+        id: c.id,
+    }))
+}
+
+/// The response page for the cursor [`keyset_page`] returned.
+pub fn next_page(next: Option<keyset::Cursor>) -> PageResponse {
+    let token = next.map(|c| encode_token(&TimeCursor { t: c.created_at.timestamp_micros(), id: c.id }));
+    page_response(token)
+}
+
+pub use keyset::{Cursor as KeysetCursor, fetch_page as keyset_page};
 
 fn invalid(field: &str, description: &str) -> Status {
     Status::with_error_details(

@@ -16,6 +16,11 @@ pub mod wework {
             tonic::include_proto!("wework.user.v1");
         }
     }
+    pub mod task {
+        pub mod v1 {
+            tonic::include_proto!("wework.task.v1");
+        }
+    }
     pub mod bench {
         pub mod v1 {
             tonic::include_proto!("wework.bench.v1");
@@ -25,4 +30,5 @@ pub mod wework {
 
 pub use wework::bench::v1 as bench;
 pub use wework::common::v1 as common;
+pub use wework::task::v1 as task;
 pub use wework::user::v1 as user;

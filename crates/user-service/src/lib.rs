@@ -16,6 +16,7 @@ pub mod quota;
 pub mod settings;
 pub mod state;
 pub mod store;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -49,7 +50,8 @@ pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<App
     let internal_secret = wework_kit::auth::internal_secret(&settings.auth)?;
     let key_source = Arc::new(keyring::LocalKeySource { ring: keys.clone(), clock: clock.clone() });
     let authn = Arc::new(Authenticator::new(&settings.auth, &internal_secret, key_source, clock.clone()));
-    let state = AppState { db, cache, clock, settings: Arc::new(settings), keys, authn, secrets };
+    let webhooks = webhooks::TenantWebhooks::from_settings(&settings, &internal_secret, clock.clone())?;
+    let state = AppState { db, cache, clock, settings: Arc::new(settings), keys, authn, secrets, webhooks };
     bootstrap::run(&state).await?;
     Ok(state)
 }

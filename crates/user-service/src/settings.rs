@@ -1,5 +1,5 @@
 //! Settings of the user service: the kit's shared sections plus token
-//! lifetimes and the first-start bootstrap. Loaded once in `main` (or by the
+//! lifetimes, the first-start bootstrap and the services it calls. Loaded once in `main` (or by the
 //! all-in-one binary) and passed down; nothing reads configuration globally.
 
 use secrecy::SecretString;
@@ -12,6 +12,8 @@ use wework_kit::settings::{
 pub const GRPC_PORT: u16 = 50051;
 pub const HTTP_PORT: u16 = 9051;
 pub const SERVICE_NAME: &str = "user-service";
+/// Where the task center listens by default (its well-known gRPC port).
+pub const DEFAULT_TASK_SERVICE_URL: &str = "http://127.0.0.1:50055";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -23,6 +25,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub tokens: TokenSettings,
     pub bootstrap: BootstrapSettings,
+    pub integrations: IntegrationSettings,
 }
 
 impl Default for Settings {
@@ -35,6 +38,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             tokens: TokenSettings::default(),
             bootstrap: BootstrapSettings::default(),
+            integrations: IntegrationSettings::default(),
         }
     }
 }
@@ -54,6 +58,7 @@ impl Settings {
         self.cache.validate(&mut p);
         self.auth.validate(&mut p);
         self.tokens.validate(&mut p);
+        self.integrations.validate(&mut p);
         p.into_result()
     }
 }
@@ -101,6 +106,36 @@ impl Default for BootstrapSettings {
             admin_username: "admin".to_owned(),
             admin_email: "admin@platform.local".to_owned(),
             admin_password: None,
+        }
+    }
+}
+
+/// Other services this one calls.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IntegrationSettings {
+    /// The task center, which delivers tenant webhooks: a tenant's
+    /// `webhook_url` is kept there as its endpoint. Unset or empty turns that
+    /// off (tenant webhooks are then stored here but never delivered), which
+    /// suits tests and a user service deployed alone.
+    pub task_service_url: Option<String>,
+}
+
+impl Default for IntegrationSettings {
+    fn default() -> Self {
+        Self { task_service_url: Some(DEFAULT_TASK_SERVICE_URL.to_owned()) }
+    }
+}
+
+impl IntegrationSettings {
+    /// The task center's URL, `None` when the hook is off.
+    pub fn task_service_url(&self) -> Option<&str> {
+        self.task_service_url.as_deref().map(str::trim).filter(|u| !u.is_empty())
+    }
+
+    fn validate(&self, p: &mut Problems) {
+        if let Some(url) = self.task_service_url() {
+            p.check(url.starts_with("http"), "integrations.task_service_url must be an http(s) URL");
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Everything a handler shares: database, cache, clock, keys, verifier.
+//! Everything a handler shares: database, cache, clock, keys, verifier, and
+//! the clients of the services it calls.
 //! Built once by [`crate::build`] and cloned (cheaply) into every service.
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use crate::grpc::context::{Call, RequestMeta};
 use crate::keyring::KeyRing;
 use crate::settings::Settings;
 use crate::store;
+use crate::webhooks::TenantWebhooks;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -25,6 +27,8 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     pub authn: Arc<Authenticator>,
     pub secrets: SecretBox,
+    /// Keeps tenants' `webhook_url` in the task center.
+    pub webhooks: TenantWebhooks,
 }
 
 impl AppState {

@@ -24,11 +24,30 @@ async fn main() -> anyhow::Result<()> {
     let user = user_service::build(user_settings, wework_kit::clock::system()).await?;
     let user_task = tokio::spawn(user_service::serve(user, user_listeners, shutdown.clone()));
 
+    let mut task_settings = task_service::Settings::load()?;
+    if std::env::var_os("WEWORK__DELIVERY__ALLOW_LOOPBACK").is_none() {
+        // The dev profile: webhooks to a receiver on this machine must work.
+        task_settings.delivery.allow_loopback = true;
+        tracing::warn!(
+            "all-in-one: task deliveries may reach loopback (set WEWORK__DELIVERY__ALLOW_LOOPBACK=false to refuse)"
+        );
+    }
+    let task_listeners = wework_kit::server::Listeners::bind(&task_settings.server).await?;
+    let task_grpc = task_listeners.grpc_addr();
+    let task_http = task_listeners.http_addr();
+    let task = task_service::build(task_settings, wework_kit::clock::system()).await?;
+    let task_task = tokio::spawn(task_service::serve(task, task_listeners, shutdown.clone()));
+
     println!("WeWork platform is running (Ctrl-C to stop)");
     println!("  user-service   gRPC http://{user_grpc}   metrics http://{user_http}/metrics");
+    println!("  task-service   gRPC http://{task_grpc}   metrics http://{task_http}/metrics");
     println!("  first login:   tenant `platform`, user `admin` (password printed above on the first start)");
 
-    let result = user_task.await;
+    // The first service to stop (Ctrl-C, or a failure) stops the platform.
+    let result = tokio::select! {
+        r = user_task => r,
+        r = task_task => r,
+    };
     shutdown.trigger();
     shutdown.wait_workers(Duration::from_secs(10)).await;
     match result {

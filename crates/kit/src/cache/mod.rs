@@ -160,6 +160,12 @@ impl Cache {
         self.inner.redis.as_ref().map(RedisStore::connection)
     }
 
+    /// The Redis store itself, for kit modules that need its client (pub/sub
+    /// subscriptions need a connection of their own); `None` without Redis.
+    pub(crate) fn redis_store(&self) -> Option<&RedisStore> {
+        self.inner.redis.as_ref()
+    }
+
     /// `key` with this cache's Redis prefix, for raw Redis commands.
     pub fn prefixed(&self, key: &str) -> String {
         format!("{}{key}", self.inner.prefix)

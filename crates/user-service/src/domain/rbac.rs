@@ -77,9 +77,18 @@ pub const CATALOGUE: &[(&str, &str)] = &[
 ];
 
 /// Permissions that act on the platform rather than inside a tenant; no
-/// seeded tenant role below owner holds them.
-pub const PLATFORM_ONLY: &[&str] =
-    &["tenant:create", "tenant:delete", "tenant:suspend", "signing_key:rotate", "audit:write", "quota:reserve"];
+/// seeded tenant role below owner holds them. Business systems (the task
+/// center's callers) are platform-wide, so even reading them is one.
+pub const PLATFORM_ONLY: &[&str] = &[
+    "tenant:create",
+    "tenant:delete",
+    "tenant:suspend",
+    "signing_key:rotate",
+    "audit:write",
+    "quota:reserve",
+    "business_system:read",
+    "business_system:write",
+];
 
 /// Name of the role holding everything in its tenant; given to the first user.
 pub const OWNER: &str = "owner";
@@ -160,8 +169,11 @@ pub fn system_roles() -> Vec<SystemRole> {
     let catalogue: Vec<&str> = CATALOGUE.iter().map(|(p, _)| *p).collect();
     let admin_perms: Vec<&str> = catalogue.iter().copied().filter(|p| !PLATFORM_ONLY.contains(p)).collect();
     let admin = compact(&admin_perms);
-    // Reading is never a platform power, so every read now and later.
-    let viewer = owned(&["*:read"]);
+    // Every catalogued read but the platform's own. Not `*:read`, which would
+    // also reach platform-wide resources such as business systems.
+    let viewer_perms: Vec<&str> =
+        admin_perms.iter().copied().filter(|p| p.split_once(':').is_some_and(|(_, a)| a == "read")).collect();
+    let viewer = owned(&viewer_perms);
     vec![
         SystemRole { name: OWNER, description: "Everything within the tenant", permissions: owned(&["*"]) },
         SystemRole { name: ADMIN, description: "Administers users, roles, keys and operations", permissions: admin },

@@ -74,11 +74,24 @@ fn operator_runs_accounts_but_not_people() {
 }
 
 #[test]
+fn no_seeded_role_below_owner_holds_a_platform_power() {
+    for r in system_roles().into_iter().filter(|r| r.name != OWNER) {
+        for p in PLATFORM_ONLY {
+            assert!(!is_subset(&r.permissions, &perms(&[p])), "{} holds {p}", r.name);
+        }
+    }
+    for p in ["business_system:read", "business_system:write"] {
+        assert!(PLATFORM_ONLY.contains(&p), "business systems are platform-wide: {p}");
+    }
+}
+
+#[test]
 fn viewer_only_reads() {
     let viewer = role(VIEWER).permissions;
     assert!(viewer.iter().all(|p| p.ends_with(":read")));
     for (p, _) in CATALOGUE {
-        assert_eq!(is_subset(&viewer, &perms(&[p])), p.ends_with(":read"), "{p}");
+        let expected = p.ends_with(":read") && !PLATFORM_ONLY.contains(p);
+        assert_eq!(is_subset(&viewer, &perms(&[p])), expected, "{p}");
     }
     assert!(is_subset(&viewer, &perms(&["user:read", "message:read", "tenant:read"])));
     assert!(!is_subset(&viewer, &perms(&["message:send"])));

@@ -2,6 +2,10 @@
 //! platform super-admins; a tenant's own admins read and update it (quotas
 //! stay the platform's to change). Tenant rows are cached because every
 //! login, refresh and quota check reads them.
+//!
+//! A `webhook_url` that is set, changed or cleared is handed to the task
+//! center ([`crate::webhooks`]) inside the write's transaction, before the
+//! commit: if the task center cannot take it, nothing changes here either.
 
 use sea_orm::TransactionTrait;
 use tonic::{Request, Response, Status};
@@ -181,6 +185,9 @@ impl TenantService for Api {
                 false,
             )
             .await?;
+            if let Some(url) = tenant.webhook_url.as_deref() {
+                self.state.webhooks.sync(&tenant.id, Some(url)).await?;
+            }
             let entry = Entry::by(&call, &tenant.id, "tenant.create", "tenant", &tenant.id)
                 .values(None, Some(snapshot(&tenant)));
             audit::record_in(&txn, &self.state, entry, &call.meta).await?;
@@ -252,6 +259,11 @@ impl TenantService for Api {
                 .filter(store::tenant_not_deleted)
                 .ok_or(Error::NotFound("tenant"))?;
             let new = store::update_tenant(&txn, &tenant_id, changes, now).await?.ok_or(Error::NotFound("tenant"))?;
+            // After the UPDATE, so its row lock orders concurrent changes of
+            // one tenant the same way here and in the task center.
+            if new.webhook_url != old.webhook_url {
+                self.state.webhooks.sync(&tenant_id, new.webhook_url.as_deref()).await?;
+            }
             let entry = Entry::by(&call, &tenant_id, "tenant.update", "tenant", &tenant_id)
                 .values(Some(snapshot(&old)), Some(snapshot(&new)));
             audit::record_in(&txn, &self.state, entry, &call.meta).await?;

@@ -92,6 +92,8 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     settings.auth.data_dir = data_dir.path().to_path_buf();
     settings.auth.internal_secret = Some(SecretString::from(secret.clone()));
     settings.bootstrap.admin_password = Some(SecretString::from(ADMIN_PASSWORD));
+    // No task center here: tests that exercise the webhook hook opt in.
+    settings.integrations.task_service_url = None;
     customize(&mut settings);
     let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().expect("time")));
     let listeners = wework_kit::server::Listeners::bind(&settings.server).await.expect("bind");

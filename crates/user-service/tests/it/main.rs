@@ -16,3 +16,4 @@ mod tenants;
 mod tokens;
 mod users;
 mod validation;
+mod webhooks;

@@ -1,0 +1,321 @@
+//! `EndpointService`: webhook receivers with their own signing secret.
+//!
+//! Contract: an endpoint belongs to an owner (`tenant:<id>`,
+//! `business:<code>` or `platform`). The platform manages any owner's
+//! endpoints; every other caller is confined to its own owner — naming
+//! another is PermissionDenied, and another owner's endpoint reads as
+//! NotFound. A signing secret leaves the service only when it is created or
+//! rotated, or when a caller with `endpoint:write` asks for it; it is stored
+//! sealed. Every write evicts the worker's cached copy of the endpoint.
+
+use tonic::{Request, Response, Status};
+use wework_kit::errors::{DbErrorKind, classify_db_err};
+use wework_proto::task::{
+    self as pb, GetEndpointRequest, GetEndpointResponse, ListEndpointsRequest, ListEndpointsResponse,
+    RotateEndpointSecretRequest, SetEndpointEnabledRequest, UpsertEndpointRequest, UpsertEndpointResponse,
+    endpoint_service_server::EndpointService,
+};
+
+use super::context::Actor;
+use super::convert::{ts, ts_opt};
+use super::{Api, page, respond};
+use crate::delivery::SigningSecret;
+use crate::domain::FieldError;
+use crate::domain::model::{EndpointOwner, EndpointUpsert};
+use crate::domain::validate::{parse_overlap, parse_uuid};
+use crate::error::{Error, Result};
+use crate::store::entity::endpoint;
+use crate::store::{self, status};
+
+/// The caller-facing view of a row; never carries a secret.
+pub fn endpoint_to_proto(row: &endpoint::Model) -> pb::Endpoint {
+    let status = match row.status.as_str() {
+        status::ENABLED => pb::EndpointStatus::Enabled,
+        status::DISABLED => pb::EndpointStatus::Disabled,
+        _ => pb::EndpointStatus::Unspecified,
+    };
+    pb::Endpoint {
+        id: row.id.clone(),
+        owner: row.owner.clone(),
+        name: row.name.clone(),
+        url: row.url.clone(),
+        status: status.into(),
+        description: row.description.clone().unwrap_or_default(),
+        failing_since: ts_opt(row.failing_since),
+        disabled_reason: row.disabled_reason.clone().unwrap_or_default(),
+        created_at: ts(row.created_at),
+        updated_at: ts(row.updated_at),
+    }
+}
+
+/// The stored status a list filters on; unspecified lists all.
+fn status_filter(raw: i32) -> Result<Option<&'static str>, FieldError> {
+    match pb::EndpointStatus::try_from(raw) {
+        Ok(pb::EndpointStatus::Unspecified) => Ok(None),
+        Ok(pb::EndpointStatus::Enabled) => Ok(Some(status::ENABLED)),
+        Ok(pb::EndpointStatus::Disabled) => Ok(Some(status::DISABLED)),
+        Err(_) => Err(FieldError::new("status", "is not a known status")),
+    }
+}
+
+/// The owner a request acts on: the one it names, or the caller's default.
+/// `own` is the owner a non-platform caller is confined to (`None` = any).
+fn resolve_owner(requested: Option<&EndpointOwner>, own: Option<&str>, default: String) -> Result<String> {
+    let owner = requested.map_or(default, ToString::to_string);
+    match own {
+        Some(own) if own != owner => {
+            Err(Error::PermissionDenied("endpoints of another owner are out of reach".to_owned()))
+        }
+        _ => Ok(owner),
+    }
+}
+
+/// The tenant a `tenant:<id>` owner's endpoint is visible to.
+fn owner_tenant(owner: &str) -> Option<String> {
+    owner.strip_prefix("tenant:").map(str::to_owned)
+}
+
+/// Who switched an endpoint off, for `disabled_reason`; names no secret.
+fn disabled_by(actor: &Actor) -> String {
+    let who = match actor {
+        Actor::Business(b) => format!("business system {}", b.business_code),
+        Actor::Platform(p) | Actor::Tenant(p) => match (&p.user_id, &p.api_key_id, &p.service) {
+            (Some(user), _, _) => format!("user {user}"),
+            (None, Some(key), _) => format!("api key {key}"),
+            (None, None, Some(service)) => format!("service {service}"),
+            (None, None, None) => "the platform".to_owned(),
+        },
+    };
+    format!("disabled by {who}")
+}
+
+fn with_secret(row: &endpoint::Model, secret: Option<&SigningSecret>, created: bool) -> UpsertEndpointResponse {
+    UpsertEndpointResponse {
+        endpoint: Some(endpoint_to_proto(row)),
+        signing_secret: secret.map(SigningSecret::to_whsec).unwrap_or_default(),
+        created,
+    }
+}
+
+impl Api {
+    /// The endpoint `raw_id` as the caller may see it, read from the writer
+    /// (callers write it next).
+    async fn endpoint_in_scope(&self, actor: &Actor, raw_id: &str) -> Result<endpoint::Model> {
+        let id = parse_uuid("id", raw_id)?;
+        store::find_endpoint(self.state.db.writer(), &id, actor.owner_scope().as_deref())
+            .await?
+            .ok_or(Error::NotFound("endpoint"))
+    }
+}
+
+#[tonic::async_trait]
+impl EndpointService for Api {
+    async fn upsert_endpoint(
+        &self,
+        req: Request<UpsertEndpointRequest>,
+    ) -> Result<Response<UpsertEndpointResponse>, Status> {
+        respond(async {
+            let state = &self.state;
+            let actor = state.actor(&req).await?;
+            actor.require("endpoint:write")?;
+            let up = EndpointUpsert::parse(req.get_ref())?;
+            let owner = resolve_owner(up.owner.as_ref(), actor.owner_scope().as_deref(), actor.default_owner())?;
+            let description = up.description.into_inner();
+            let upsert = || store::EndpointUpsert {
+                tenant_id: owner_tenant(&owner),
+                owner: owner.clone(),
+                name: up.name.as_str().to_owned(),
+                url: up.url.as_str().to_owned(),
+                description: (!description.is_empty()).then(|| description.clone()),
+            };
+            let secret = SigningSecret::generate();
+            let sealed = state.seal(&secret);
+            let now = state.clock.now();
+            let conn = state.db.writer();
+            // Two first upserts of one (owner, name) race on the unique key;
+            // the loser finds the winner's row the second time and updates it.
+            let (row, created) = match store::upsert_endpoint(conn, upsert(), sealed.clone(), now).await {
+                Ok(done) => done,
+                Err(e) if matches!(classify_db_err(&e), DbErrorKind::Duplicate) => {
+                    store::upsert_endpoint(conn, upsert(), sealed, now)
+                        .await
+                        .map_err(|e| Error::duplicate_as(e, "endpoint"))?
+                }
+                Err(e) => return Err(e.into()),
+            };
+            state.forget_endpoint(&row.id).await;
+            Ok(with_secret(&row, created.then_some(&secret), created))
+        })
+        .await
+    }
+
+    async fn get_endpoint(&self, req: Request<GetEndpointRequest>) -> Result<Response<GetEndpointResponse>, Status> {
+        respond(async {
+            let state = &self.state;
+            let actor = state.actor(&req).await?;
+            actor.require("endpoint:read")?;
+            let r = req.get_ref();
+            let id = parse_uuid("id", &r.id)?;
+            let row = store::find_endpoint(state.db.reader(), &id, actor.owner_scope().as_deref())
+                .await?
+                .ok_or(Error::NotFound("endpoint"))?;
+            let signing_secret = if r.include_secret {
+                actor.require("endpoint:write")?;
+                state.open(&row.signing_secret)?.to_whsec()
+            } else {
+                String::new()
+            };
+            Ok(GetEndpointResponse { endpoint: Some(endpoint_to_proto(&row)), signing_secret })
+        })
+        .await
+    }
+
+    async fn list_endpoints(
+        &self,
+        req: Request<ListEndpointsRequest>,
+    ) -> Result<Response<ListEndpointsResponse>, Status> {
+        respond(async {
+            let state = &self.state;
+            let actor = state.actor(&req).await?;
+            actor.require("endpoint:read")?;
+            let r = req.get_ref();
+            let requested =
+                if r.owner.trim().is_empty() { None } else { Some(EndpointOwner::parse("owner", &r.owner)?) };
+            let owner = match actor.owner_scope() {
+                None => requested.map(|o| o.to_string()),
+                Some(own) => Some(resolve_owner(requested.as_ref(), Some(&own), own.clone())?),
+            };
+            let status = status_filter(r.status)?;
+            let (limit, cursor) = page(r.page.as_ref())?;
+            let (rows, next) =
+                store::list_endpoints(state.db.reader(), owner.as_deref(), status, cursor.as_ref(), limit).await?;
+            Ok(ListEndpointsResponse {
+                endpoints: rows.iter().map(endpoint_to_proto).collect(),
+                page: Some(wework_kit::pagination::next_page(next)),
+            })
+        })
+        .await
+    }
+
+    async fn set_endpoint_enabled(
+        &self,
+        req: Request<SetEndpointEnabledRequest>,
+    ) -> Result<Response<pb::Endpoint>, Status> {
+        respond(async {
+            let state = &self.state;
+            let actor = state.actor(&req).await?;
+            actor.require("endpoint:write")?;
+            let r = req.get_ref();
+            let current = self.endpoint_in_scope(&actor, &r.id).await?;
+            let reason = (!r.enabled).then(|| disabled_by(&actor));
+            let row =
+                store::set_endpoint_enabled(state.db.writer(), current, r.enabled, reason, state.clock.now()).await?;
+            state.forget_endpoint(&row.id).await;
+            Ok(endpoint_to_proto(&row))
+        })
+        .await
+    }
+
+    async fn rotate_endpoint_secret(
+        &self,
+        req: Request<RotateEndpointSecretRequest>,
+    ) -> Result<Response<UpsertEndpointResponse>, Status> {
+        respond(async {
+            let state = &self.state;
+            let actor = state.actor(&req).await?;
+            actor.require("endpoint:write")?;
+            let r = req.get_ref();
+            let overlap = parse_overlap("overlap_seconds", r.overlap_seconds)?;
+            let current = self.endpoint_in_scope(&actor, &r.id).await?;
+            let secret = SigningSecret::generate();
+            let now = state.clock.now();
+            let until = now + chrono::Duration::from_std(overlap).map_err(|e| Error::Internal(e.into()))?;
+            let row =
+                store::rotate_endpoint_secret(state.db.writer(), current, state.seal(&secret), until, now).await?;
+            state.forget_endpoint(&row.id).await;
+            tracing::info!(id = %row.id, %until, "endpoint signing secret rotated");
+            Ok(with_secret(&row, Some(&secret), false))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TENANT: &str = "0190a000-0000-7000-8000-0000000000aa";
+
+    fn owner(raw: &str) -> EndpointOwner {
+        EndpointOwner::parse("owner", raw).expect("owner")
+    }
+
+    #[test]
+    fn empty_owner_is_the_callers_default() {
+        let own = format!("tenant:{TENANT}");
+        assert_eq!(resolve_owner(None, Some(&own), own.clone()).expect("own"), own);
+        assert_eq!(resolve_owner(None, None, "platform".to_owned()).expect("platform"), "platform");
+    }
+
+    #[test]
+    fn a_confined_caller_may_name_only_its_own_owner() {
+        let own = format!("tenant:{TENANT}");
+        let same = owner(&own);
+        assert_eq!(resolve_owner(Some(&same), Some(&own), own.clone()).expect("same"), own);
+        let other = owner("business:billing");
+        let err = resolve_owner(Some(&other), Some(&own), own.clone()).expect_err("other owner");
+        assert!(matches!(err, Error::PermissionDenied(_)), "{err:?}");
+        assert_eq!(resolve_owner(Some(&other), None, "platform".to_owned()).expect("platform"), "business:billing");
+    }
+
+    #[test]
+    fn only_tenant_owners_carry_a_tenant() {
+        assert_eq!(owner_tenant(&format!("tenant:{TENANT}")).as_deref(), Some(TENANT));
+        assert_eq!(owner_tenant("business:billing"), None);
+        assert_eq!(owner_tenant("platform"), None);
+    }
+
+    #[test]
+    fn disable_reason_names_the_caller() {
+        let service = Actor::Platform(Box::new(wework_kit::auth::Principal::service("gateway", "")));
+        assert_eq!(disabled_by(&service), "disabled by service gateway");
+        let mut user = wework_kit::auth::Principal::service("gateway", TENANT);
+        user.user_id = Some("u1".to_owned());
+        assert_eq!(disabled_by(&Actor::Tenant(Box::new(user))), "disabled by user u1");
+    }
+
+    #[test]
+    fn status_filter_maps_the_enum_and_names_the_field() {
+        assert_eq!(status_filter(0).expect("unspecified"), None);
+        assert_eq!(status_filter(1).expect("enabled"), Some(status::ENABLED));
+        assert_eq!(status_filter(2).expect("disabled"), Some(status::DISABLED));
+        assert_eq!(status_filter(9).expect_err("unknown").field, "status");
+    }
+
+    #[test]
+    fn proto_view_maps_status_and_optional_fields() {
+        let now = chrono::Utc::now();
+        let row = endpoint::Model {
+            id: "0190a000-0000-7000-8000-000000000001".to_owned(),
+            owner: format!("tenant:{TENANT}"),
+            name: "default".to_owned(),
+            tenant_id: Some(TENANT.to_owned()),
+            url: "https://hooks.example.com/in".to_owned(),
+            signing_secret: "sealed".to_owned(),
+            previous_signing_secret: None,
+            previous_secret_until: None,
+            status: status::DISABLED.to_owned(),
+            description: None,
+            failing_since: Some(now),
+            disabled_reason: Some("disabled by user u1".to_owned()),
+            created_at: now,
+            updated_at: now,
+        };
+        let view = endpoint_to_proto(&row);
+        assert_eq!(view.status, i32::from(pb::EndpointStatus::Disabled));
+        assert_eq!(view.disabled_reason, "disabled by user u1");
+        assert_eq!(view.description, "");
+        assert_eq!(view.failing_since, ts(now));
+        assert!(!format!("{view:?}").contains("sealed"));
+    }
+}
