@@ -1,5 +1,7 @@
 //! Cron schedules and their ticks. A tick's primary key (schedule_id, slot)
-//! is what makes N replicas create exactly one task per slot.
+//! is what makes N replicas create exactly one task per slot. Names are
+//! unique per (business system, owner): tenants share the `platform`
+//! system, so `owner` (`tenant:<id>`, or empty) keeps their names apart.
 
 use sea_orm_migration::prelude::*;
 
@@ -14,6 +16,7 @@ enum TaskSchedules {
     Id,
     BusinessId,
     TenantId,
+    Owner,
     Name,
     Cron,
     TimeZone,
@@ -44,6 +47,7 @@ impl MigrationTrait for Migration {
                 .col(id_col(S::Id, 36).primary_key())
                 .col(id_col(S::BusinessId, 36))
                 .col(ColumnDef::new(S::TenantId).string_len(36).null())
+                .col(ColumnDef::new(S::Owner).string_len(64).not_null())
                 .col(ColumnDef::new(S::Name).string_len(128).not_null())
                 .col(ColumnDef::new(S::Cron).string_len(128).not_null())
                 .col(ColumnDef::new(S::TimeZone).string_len(64).not_null())
@@ -58,7 +62,7 @@ impl MigrationTrait for Migration {
         )
         .await?;
         let s = S::Table;
-        m.create_index(index("uq_task_schedules_business_name", s, &[S::BusinessId, S::Name], true)).await?;
+        m.create_index(index("uq_task_schedules_owner_name", s, &[S::BusinessId, S::Owner, S::Name], true)).await?;
         m.create_index(index("ix_task_schedules_due", s, &[S::Active, S::NextRunAt], false)).await?;
         m.create_index(index("ix_task_schedules_created", s, &[S::CreatedAt, S::Id], false)).await?;
 

@@ -143,6 +143,7 @@ pub async fn insert_schedule<C: ConnectionTrait>(
     ActiveModel {
         id: Set(super::new_id()),
         business_id: Set(new.business_id),
+        owner: Set(new.tenant_id.as_ref().map(|t| format!("tenant:{t}")).unwrap_or_default()),
         tenant_id: Set(new.tenant_id),
         name: Set(new.name),
         cron: Set(new.cron),

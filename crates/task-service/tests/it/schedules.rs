@@ -124,3 +124,37 @@ async fn paused_schedules_do_not_run_and_trigger_runs_now() {
         .expect_err("bad cron");
     assert_eq!(bad.code(), tonic::Code::InvalidArgument);
 }
+
+#[tokio::test]
+async fn schedule_names_are_per_tenant() {
+    let app = spawn_app_with(|s| s.worker.enabled = false).await;
+    let perms = ["endpoint:write", "schedule:write", "schedule:read"];
+    for _ in 0..2 {
+        let tenant = uuid::Uuid::now_v7().to_string();
+        let endpoint = app
+            .endpoints()
+            .upsert_endpoint(app.tenant(
+                &tenant,
+                &perms,
+                pb::UpsertEndpointRequest { url: "https://example.com/t".into(), ..Default::default() },
+            ))
+            .await
+            .expect("endpoint")
+            .into_inner()
+            .endpoint
+            .expect("endpoint");
+        let mut req = create("nightly", "0 3 * * *", MissedSlotPolicy::RunOnce);
+        if let Some(t) = req.template.as_mut() {
+            t.target = Some(pb::task_spec::Target::EndpointId(endpoint.id.clone()));
+        }
+        let schedule = app
+            .schedules()
+            .create_schedule(app.tenant(&tenant, &perms, req.clone()))
+            .await
+            .expect("each tenant may use the name")
+            .into_inner();
+        assert_eq!(schedule.tenant_id, tenant);
+        let dup = app.schedules().create_schedule(app.tenant(&tenant, &perms, req)).await.expect_err("same tenant");
+        assert_eq!(dup.code(), tonic::Code::AlreadyExists);
+    }
+}

@@ -10,6 +10,8 @@ pub struct Model {
     pub id: String,
     pub business_id: String,
     pub tenant_id: Option<String>,
+    /// `tenant:<id>` for a tenant's schedule, else empty: names are unique per owner.
+    pub owner: String,
     pub name: String,
     pub cron: String,
     pub time_zone: String,
