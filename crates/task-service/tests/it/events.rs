@@ -93,3 +93,37 @@ async fn a_tenant_without_a_webhook_gets_no_task_and_only_services_publish() {
     let err = app.tasks().publish_event(app.platform(bad)).await.expect_err("bad type");
     assert_eq!(err.code(), Code::InvalidArgument);
 }
+
+#[tokio::test]
+async fn the_kit_publisher_delivers_through_the_real_service() {
+    let app = spawn_app().await;
+    let sink = Sink::start().await;
+    let tenant = uuid::Uuid::now_v7().to_string();
+    app.endpoints()
+        .upsert_endpoint(app.platform(pb::UpsertEndpointRequest {
+            owner: format!("tenant:{tenant}"),
+            url: sink.url("/ok"),
+            ..Default::default()
+        }))
+        .await
+        .expect("endpoint");
+    let secret = app.state.settings.auth.internal_secret.clone().expect("secret");
+    let minter = std::sync::Arc::new(wework_kit::auth::ServiceTokenMinter::with_clock(
+        "account-service",
+        &secret,
+        std::time::Duration::from_secs(300),
+        app.clock.shared(),
+    ));
+    let publisher =
+        wework_kit::events::EventPublisher::new(&app.grpc_url, minter, "account-service", app.clock.shared())
+            .expect("publisher");
+    let id = publisher
+        .publish_event(&tenant, "account.online", "acc-9", serde_json::json!({"account_id": "acc-9"}))
+        .await
+        .expect("publish");
+    eventually(DEADLINE, || async { (sink.count("/ok") == 1).then_some(()) }).await;
+    let body: serde_json::Value = serde_json::from_slice(&sink.received()[0].body).expect("json");
+    assert_eq!(body["id"], id.as_str());
+    assert_eq!(body["source"], "account-service");
+    assert_eq!(body["subject"], "acc-9");
+}

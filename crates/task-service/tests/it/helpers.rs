@@ -30,6 +30,8 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 
 pub struct TestApp {
     pub channel: Channel,
+    /// `http://127.0.0.1:<port>` of this replica's gRPC server.
+    pub grpc_url: String,
     pub clock: Arc<ManualClock>,
     pub minter: ServiceTokenMinter,
     pub state: AppState,
@@ -84,7 +86,8 @@ async fn start(
     let channel = Channel::from_shared(format!("http://{addr}")).expect("url").connect_lazy();
     let secret = settings.auth.internal_secret.clone().expect("secret");
     let minter = ServiceTokenMinter::with_clock("test-service", &secret, Duration::from_secs(3600), clock.shared());
-    TestApp { channel, clock, minter, state, shutdown, settings, _db: db, _data_dir: data_dir }
+    let grpc_url = format!("http://{addr}");
+    TestApp { channel, grpc_url, clock, minter, state, shutdown, settings, _db: db, _data_dir: data_dir }
 }
 
 /// A request carrying a bearer token.
