@@ -6,6 +6,7 @@
 //! - [`db`]: sea-orm connections (writer + optional read replica) and migrations.
 //! - [`cache`]: one cache trait; Redis, in-process, and L1-in-front-of-L2 stores.
 //! - [`auth`]: principals from `authorization` metadata; user and service tokens.
+//! - [`audit`]: recording audit rows in the user service, queued so a caller never waits.
 //! - [`errors`]: `DbErr` classification and error → `tonic::Status` helpers.
 //! - [`events`]: the tenant event envelope, publishing through the task center, live fan-out.
 //! - [`server`]: the gRPC server bootstrap (health, reflection, limits, metrics, shutdown).
@@ -16,6 +17,7 @@
 //! - [`shutdown`]: one signal that stops servers and workers.
 //! - `testing` (feature): fresh databases and Redis prefixes for integration tests.
 
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod clock;

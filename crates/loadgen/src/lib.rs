@@ -12,6 +12,7 @@ pub mod echo;
 pub mod load;
 pub mod method;
 pub mod report;
+pub mod webhooks;
 
 use std::time::Duration;
 

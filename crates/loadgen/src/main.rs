@@ -1,11 +1,14 @@
-//! `loadgen` CLI: `echo-server`, `run` (bounded load) and `call` (one request).
+//! `loadgen` CLI: `echo-server`, `run` (bounded load), `call` (one request) and
+//! `webhooks` (the task center end to end, into a local sink).
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 use wework_loadgen::load::Plan;
+use wework_loadgen::webhooks::{self, WebhookPlan};
 use wework_loadgen::{ECHO_DEFAULT_ADDR, ECHO_METHOD, Target, call_once, echo, parse_duration, run_load};
 
 #[derive(Debug, Parser)]
@@ -26,6 +29,46 @@ enum Command {
     Run(RunArgs),
     /// Make one call and print the response as JSON.
     Call(TargetArgs),
+    /// Create tasks in the task service aimed at a local sink and time them until delivered.
+    Webhooks(WebhooksArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("auth").required(true).args(["token", "internal_secret"])))]
+struct WebhooksArgs {
+    /// The task service's gRPC endpoint (loopback only); repeat it for several replicas.
+    #[arg(long = "target", default_value = "http://127.0.0.1:50055")]
+    targets: Vec<String>,
+    /// A platform service token (bearer).
+    #[arg(long, env = "LOADGEN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// The service's internal secret (`WEWORK__AUTH__INTERNAL_SECRET`), to mint a service token with.
+    #[arg(long, env = "LOADGEN_INTERNAL_SECRET", hide_env_values = true)]
+    internal_secret: Option<String>,
+    /// Tasks to create.
+    #[arg(long, default_value_t = 20_000)]
+    tasks: usize,
+    /// Create calls in flight at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// HTTP/2 connections the callers are spread over.
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+    /// Tasks per BatchCreateTasks call (1..=500); without it, one CreateTask per task.
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Where the sink listens (loopback only; port 0 = any free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    sink_addr: SocketAddr,
+    /// Bound on the whole run, creates and deliveries (300s, 5m).
+    #[arg(long, default_value = "300s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// How long the sink keeps counting after the last delivery, for late duplicates.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    settle: Duration,
+    /// Names this run's business_unique_ids (`bench-<run>-<i>`); default a fresh UUID.
+    #[arg(long)]
+    run_id: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -130,6 +173,38 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
+        Command::Webhooks(args) => return webhooks_run(args).await,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Human lines on stderr, one JSON object on stdout; fails unless every task was created and delivered.
+async fn webhooks_run(args: WebhooksArgs) -> anyhow::Result<ExitCode> {
+    let token = match (args.token, args.internal_secret) {
+        (Some(token), _) => token,
+        (None, Some(secret)) => webhooks::service_token(&secret, args.timeout + Duration::from_secs(600))?,
+        (None, None) => anyhow::bail!("pass --token or --internal-secret"),
+    };
+    let plan = WebhookPlan {
+        targets: args.targets,
+        token,
+        tasks: args.tasks,
+        concurrency: args.concurrency,
+        connections: args.connections,
+        batch: args.batch,
+        timeout: args.timeout,
+        settle: args.settle,
+        run_id: args.run_id.unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string()),
+    };
+    anyhow::ensure!(args.sink_addr.ip().is_loopback(), "--sink-addr must be a loopback address");
+    let listener = TcpListener::bind(args.sink_addr).await?;
+    let report = webhooks::run(&plan, listener).await?;
+    eprint!("{}", report.render_text());
+    println!("{}", serde_json::to_string(&report)?);
+    let complete = report.created == report.tasks as u64 && report.missing == 0 && !report.timed_out;
+    if !complete {
+        eprintln!("loadgen: not every task was created and delivered");
+        return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }

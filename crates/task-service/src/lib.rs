@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod grpc;
+pub mod inserter;
 pub mod ratelimit;
 pub mod settings;
 pub mod state;
@@ -18,7 +19,8 @@ pub mod worker;
 use std::sync::Arc;
 
 use tokio::sync::Notify;
-use wework_kit::auth::Authenticator;
+use wework_kit::audit::AuditRecorder;
+use wework_kit::auth::{Authenticator, ServiceTokenMinter};
 use wework_kit::cache::Cache;
 use wework_kit::clock::SharedClock;
 use wework_kit::crypto::SecretBox;
@@ -38,7 +40,8 @@ pub const SERVICE_NAMES: &[&str] = &[
     "wework.task.v1.TaskStatsService",
 ];
 
-/// Connects storage and makes sure the built-in `platform` system exists.
+/// Connects storage, makes sure the built-in `platform` system exists, and
+/// starts the audit recorder (it talks to the user service lazily).
 pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<AppState> {
     let db = wework_kit::db::connect_and_migrate::<task_migration::Migrator>(&settings.database).await?;
     let cache = Cache::from_settings(&settings.cache)?;
@@ -47,9 +50,18 @@ pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<App
     let platform = grpc::business::ensure_platform_system(&db, &secrets, clock.now()).await?;
     let limiter = Arc::new(ratelimit::RateLimiter::new(&cache, clock.clone()));
     let live = LiveEvents::from_cache(&cache);
+    // Service tokens are checked by another process against its own clock,
+    // so they are minted on the system clock, not the injected one.
+    let minter = ServiceTokenMinter::new(
+        settings::SERVICE_NAME,
+        &wework_kit::auth::internal_secret(&settings.auth)?,
+        std::time::Duration::from_secs(settings.auth.service_token_ttl_secs),
+    );
+    let audit = AuditRecorder::new(&settings.auth.user_service_url, Arc::new(minter), settings::SERVICE_NAME)?;
     if settings.delivery.allow_loopback {
         tracing::warn!("delivery.allow_loopback is on: callbacks may reach this machine (development only)");
     }
+    let inserter = inserter::TaskInserter::start(db.clone(), clock.clone());
     Ok(AppState {
         db,
         cache,
@@ -59,6 +71,8 @@ pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<App
         secrets,
         limiter,
         live,
+        audit,
+        inserter,
         wake: Arc::new(Notify::new()),
         platform: Arc::new(platform),
     })
@@ -91,6 +105,10 @@ pub async fn serve(state: AppState, listeners: Listeners, shutdown: Shutdown) ->
     let server = state.settings.server.clone();
     wework_kit::server::serve(settings::SERVICE_NAME, listeners, &server, routes(&state), SERVICE_NAMES, shutdown)
         .await?;
+    // Audit rows of the last requests are still queued: give them a moment.
+    if !state.audit.flush(std::time::Duration::from_secs(5)).await {
+        tracing::warn!("audit rows still queued at shutdown were dropped");
+    }
     Ok(())
 }
 

@@ -1,10 +1,11 @@
 //! Everything a handler and the worker share: database, cache, clock,
-//! verifier, secret box, rate limiter, live events, and the built-in
-//! `platform` business system. Built once by [`crate::build`]; cheap to clone.
+//! verifier, secret box, rate limiter, live events, the audit recorder, and
+//! the built-in `platform` business system. Built once by [`crate::build`]; cheap to clone.
 
 use std::sync::Arc;
 
 use tokio::sync::Notify;
+use wework_kit::audit::AuditRecorder;
 use wework_kit::auth::Authenticator;
 use wework_kit::cache::Cache;
 use wework_kit::clock::SharedClock;
@@ -29,6 +30,11 @@ pub struct AppState {
     pub secrets: SecretBox,
     pub limiter: Arc<RateLimiter>,
     pub live: LiveEvents,
+    /// Audit rows of management calls, sent to the user service in the
+    /// background (a caller never waits for them).
+    pub audit: AuditRecorder,
+    /// Group commit of task creation (see [`crate::inserter`]).
+    pub inserter: crate::inserter::TaskInserter,
     /// Woken by every create in this replica, so a due-now task does not
     /// wait for the worker's idle poll.
     pub wake: Arc<Notify>,

@@ -105,8 +105,21 @@ impl MigrationTrait for Migration {
         .await?;
         let t = T::Table;
         m.create_index(index("uq_tasks_business_unique", t, &[T::BusinessId, T::BusinessUniqueId], true)).await?;
-        m.create_index(index("ix_tasks_due", t, &[T::Status, T::Priority, T::NextExecuteAt], false)).await?;
+        // Matches the claim order (priority DESC, next_execute_at ASC) so the
+        // claim reads the first due rows off the index instead of sorting
+        // every pending task (MySQL 8 and MariaDB 10.8+ keep DESC columns).
+        m.create_index(
+            Index::create()
+                .name("ix_tasks_due")
+                .table(t)
+                .col(T::Status)
+                .col((T::Priority, IndexOrder::Desc))
+                .col((T::NextExecuteAt, IndexOrder::Asc))
+                .to_owned(),
+        )
+        .await?;
         m.create_index(index("ix_tasks_lease", t, &[T::Status, T::LeaseUntil], false)).await?;
+        m.create_index(index("ix_tasks_claim", t, &[T::ClaimId], false)).await?;
         m.create_index(index("ix_tasks_business_created", t, &[T::BusinessId, T::CreatedAt, T::Id], false)).await?;
         m.create_index(index("ix_tasks_tenant_created", t, &[T::TenantId, T::CreatedAt, T::Id], false)).await?;
         m.create_index(index("ix_tasks_endpoint_status", t, &[T::EndpointId, T::Status], false)).await?;

@@ -55,7 +55,7 @@ impl Default for DeliverySettings {
             max_response_bytes: 16 * 1024,
             allow_subnets: Vec::new(),
             allow_loopback: false,
-            pool_idle_per_host: 32,
+            pool_idle_per_host: 256,
             retry_statuses: Vec::new(),
         }
     }

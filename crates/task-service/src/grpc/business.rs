@@ -6,11 +6,14 @@
 //! system may read itself, and any other caller sees NotFound. The api secret
 //! and the signing secret leave the service exactly once, in the response that
 //! created them; only a SHA-256 of the api secret and the sealed signing secret
-//! are stored, and neither ever appears in a `BusinessSystem` message. Every
-//! write evicts the cached row (authentication reads it by api key).
+//! are stored, and neither ever appears in a `BusinessSystem` message (nor in
+//! an audit row: see `audit_snapshot`). Every write evicts the cached row
+//! (authentication reads it by api key) and is audited, platform-wide.
 
 use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
 use tonic::{Request, Response, Status};
+use wework_kit::audit::RequestMeta;
 use wework_kit::crypto::{SecretBox, random_token, sha256_hex};
 use wework_kit::db::Db;
 use wework_kit::errors::{DbErrorKind, classify_db_err};
@@ -86,6 +89,19 @@ pub fn business_to_proto(row: &business_system::Model) -> pb::BusinessSystem {
     }
 }
 
+/// What the audit trail keeps of a row: no secret, digest or key. No key
+/// names a secret either: the user service blanks any member called `*secret*`.
+fn audit_snapshot(row: &business_system::Model) -> Value {
+    json!({
+        "business_code": row.business_code,
+        "business_name": row.business_name,
+        "rate_limit": row.rate_limit,
+        "status": row.status,
+        "description": row.description,
+        "rotation_overlap_until": row.previous_secret_until.map(|t| t.to_rfc3339()),
+    })
+}
+
 fn with_secrets(row: &business_system::Model, creds: &Credentials) -> RegisterBusinessSystemResponse {
     RegisterBusinessSystemResponse {
         business_system: Some(business_to_proto(row)),
@@ -146,7 +162,8 @@ impl BusinessSystemService for Api {
     ) -> Result<Response<RegisterBusinessSystemResponse>, Status> {
         respond(async {
             let state = &self.state;
-            state.actor(&req).await?.require_platform("business_system:write")?;
+            let actor = state.actor(&req).await?;
+            actor.require_platform("business_system:write")?;
             let new = NewBusinessSystem::parse(req.get_ref())?;
             let creds = Credentials::issue(&state.secrets);
             let description = new.description.into_inner();
@@ -167,6 +184,12 @@ impl BusinessSystemService for Api {
             .await
             .map_err(|e| Error::duplicate_as(e, "business system"))?;
             tracing::info!(id = %row.id, code = %row.business_code, "business system registered");
+            let meta = RequestMeta::from_request(&req);
+            state.audit.record(
+                actor
+                    .audit(&meta, None, "business_system.register", "business_system", &row.id)
+                    .values(None, Some(audit_snapshot(&row))),
+            );
             Ok(with_secrets(&row, &creds))
         })
         .await
@@ -178,11 +201,13 @@ impl BusinessSystemService for Api {
     ) -> Result<Response<RegisterBusinessSystemResponse>, Status> {
         respond(async {
             let state = &self.state;
-            state.actor(&req).await?.require_platform("business_system:write")?;
+            let actor = state.actor(&req).await?;
+            actor.require_platform("business_system:write")?;
             let r = req.get_ref();
             let id = parse_uuid("id", &r.id)?;
             let overlap = parse_overlap("overlap_seconds", r.overlap_seconds)?;
             let current = self.business_for_write(&id).await?;
+            let old = audit_snapshot(&current);
             let creds = Credentials::issue(&state.secrets);
             let now = state.clock.now();
             let until = now + chrono::Duration::from_std(overlap).map_err(|e| Error::Internal(e.into()))?;
@@ -197,6 +222,12 @@ impl BusinessSystemService for Api {
             .await?;
             state.forget_business(&row).await;
             tracing::info!(id = %row.id, %until, "business system secrets rotated");
+            let meta = RequestMeta::from_request(&req);
+            state.audit.record(
+                actor
+                    .audit(&meta, None, "business_system.rotate_secrets", "business_system", &row.id)
+                    .values(Some(old), Some(audit_snapshot(&row))),
+            );
             Ok(with_secrets(&row, &creds))
         })
         .await
@@ -208,7 +239,8 @@ impl BusinessSystemService for Api {
     ) -> Result<Response<pb::BusinessSystem>, Status> {
         respond(async {
             let state = &self.state;
-            state.actor(&req).await?.require_platform("business_system:write")?;
+            let actor = state.actor(&req).await?;
+            actor.require_platform("business_system:write")?;
             let update = BusinessSystemUpdate::parse(req.get_ref())?;
             let current = self.business_for_write(&update.id).await?;
             if update.status == Some(BusinessStatus::Disabled) && current.business_code == PLATFORM_BUSINESS_CODE {
@@ -217,6 +249,7 @@ impl BusinessSystemService for Api {
                     "the built-in platform business system cannot be disabled",
                 ));
             }
+            let old = audit_snapshot(&current);
             let changes = BusinessChanges {
                 business_name: update.name.map(|n| n.into_inner()),
                 rate_limit: update.rate_limit.map(|r| r.get()),
@@ -225,6 +258,12 @@ impl BusinessSystemService for Api {
             };
             let row = store::update_business_system(state.db.writer(), current, changes, state.clock.now()).await?;
             state.forget_business(&row).await;
+            let meta = RequestMeta::from_request(&req);
+            state.audit.record(
+                actor
+                    .audit(&meta, None, "business_system.update", "business_system", &row.id)
+                    .values(Some(old), Some(audit_snapshot(&row))),
+            );
             Ok(business_to_proto(&row))
         })
         .await
@@ -339,6 +378,18 @@ mod tests {
         assert_eq!(again.id, a.id);
         let (all, _) = store::list_business_systems(db.reader(), None, None, 10).await.expect("list");
         assert_eq!(all.len(), 1);
+    }
+
+    #[test]
+    fn audit_snapshot_keeps_no_secret_digest_or_key() {
+        let snapshot = audit_snapshot(&row("active"));
+        assert_eq!(snapshot["business_code"], "billing");
+        assert_eq!(snapshot["rate_limit"], 20);
+        assert!(snapshot["rotation_overlap_until"].is_string());
+        let shown = snapshot.to_string();
+        for secret in ["digest", "sealed", "bk_abc"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
     }
 
     #[test]

@@ -5,9 +5,13 @@
 //!   system) and platform super-admins — everything;
 //! - a tenant user or API key (bearer token): its tenant's endpoints and the
 //!   tasks delivering to them.
+//!
+//! [`Actor::audit`] says who acted for the audit trail: never a credential,
+//! only ids and names.
 
 use tonic::Request;
-use wework_kit::auth::{Principal, require};
+use wework_kit::audit::{AuditEntry, RequestMeta};
+use wework_kit::auth::{Principal, PrincipalKind, require};
 use wework_kit::crypto::{constant_time_eq, sha256_hex};
 
 use crate::error::{Error, Result};
@@ -66,6 +70,73 @@ impl Actor {
     pub fn is_platform(&self) -> bool {
         matches!(self, Actor::Platform(_))
     }
+
+    /// The caller in words, e.g. `user <id>`, `api key <id>`, `service
+    /// gateway`, `business system billing`; names no secret.
+    pub fn describe(&self) -> String {
+        match self {
+            Actor::Business(b) => format!("business system {}", b.business_code),
+            Actor::Platform(p) | Actor::Tenant(p) => match (&p.user_id, &p.api_key_id, &p.service) {
+                (Some(user), _, _) => format!("user {user}"),
+                (None, Some(key), _) => format!("api key {key}"),
+                (None, None, Some(service)) => format!("service {service}"),
+                (None, None, None) => "the platform".to_owned(),
+            },
+        }
+    }
+
+    /// An audit row for what this caller did to a resource. It goes to the
+    /// trail of the tenant the resource belongs to (`resource_tenant`); a
+    /// resource without one is the platform's, filed under a tenant caller's
+    /// own tenant or a super-admin's (the platform tenant), else left empty
+    /// for the recorder to file under the platform tenant.
+    pub fn audit(
+        &self,
+        meta: &RequestMeta,
+        resource_tenant: Option<&str>,
+        operation: &str,
+        resource_type: &str,
+        resource_id: &str,
+    ) -> AuditEntry {
+        let principal = match self {
+            Actor::Business(_) => None,
+            Actor::Platform(p) | Actor::Tenant(p) => Some(p),
+        };
+        let own_tenant = match self {
+            Actor::Tenant(p) => Some(p.tenant_id.as_str()),
+            Actor::Platform(p) if p.is_super_admin() => Some(p.tenant_id.as_str()),
+            Actor::Platform(_) | Actor::Business(_) => None,
+        };
+        let tenant = resource_tenant.filter(|t| !t.is_empty()).or(own_tenant).unwrap_or_default();
+        let mut entry = AuditEntry::new(tenant, operation, resource_type, resource_id);
+        entry.user_id = principal.and_then(|p| p.user_id.clone()).filter(|u| !u.is_empty());
+        entry.principal_kind = match principal.map(|p| p.kind) {
+            None => "business",
+            Some(PrincipalKind::User) => "user",
+            Some(PrincipalKind::ApiKey) => "api_key",
+            Some(PrincipalKind::Service) => "service",
+        }
+        .to_owned();
+        entry.actor = self.describe();
+        entry.meta = meta.clone();
+        entry
+    }
+}
+
+/// A callback url as the audit trail keeps it: without credentials, query
+/// or fragment, where tokens tend to hide.
+pub fn audit_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            parsed.set_query(None);
+            parsed.set_fragment(None);
+            // Both fail only for urls that cannot hold credentials at all.
+            let _ = parsed.set_password(None);
+            let _ = parsed.set_username("");
+            parsed.to_string()
+        }
+        Err(_) => url.split(['?', '#']).next().unwrap_or_default().to_owned(),
+    }
 }
 
 impl AppState {
@@ -101,5 +172,74 @@ impl AppState {
             return Err(Error::PermissionDenied("business system is disabled".to_owned()));
         }
         Ok(Actor::Business(Box::new(system)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wework_kit::auth::claims::SUPER_ADMIN_ROLE;
+
+    use super::*;
+
+    fn meta() -> RequestMeta {
+        RequestMeta { ip: Some("203.0.113.9".into()), user_agent: None, request_id: Some("req-1".into()) }
+    }
+
+    fn api_key(tenant: &str) -> Principal {
+        let mut p = Principal::service("gateway", tenant);
+        p.kind = PrincipalKind::ApiKey;
+        p.user_id = Some("u1".into());
+        p.api_key_id = Some("k1".into());
+        p
+    }
+
+    #[test]
+    fn a_row_goes_to_the_resources_tenant_else_the_callers_else_the_platform() {
+        let tenant = Actor::Tenant(Box::new(api_key("t1")));
+        let e = tenant.audit(&meta(), Some("t1"), "endpoint.create", "endpoint", "e1");
+        assert_eq!(
+            (e.tenant_id.as_str(), e.user_id.as_deref(), e.principal_kind.as_str()),
+            ("t1", Some("u1"), "api_key")
+        );
+        assert_eq!(
+            (e.operation.as_str(), e.resource_type.as_str(), e.resource_id.as_str()),
+            ("endpoint.create", "endpoint", "e1")
+        );
+        assert_eq!(e.meta, meta());
+        assert_eq!(tenant.audit(&meta(), None, "x.y", "x", "1").tenant_id, "t1");
+
+        let service = Actor::Platform(Box::new(Principal::service("gateway", "")));
+        let e = service.audit(&meta(), Some(""), "business_system.register", "business_system", "b1");
+        assert_eq!((e.tenant_id.as_str(), e.user_id, e.principal_kind.as_str()), ("", None, "service"));
+        assert_eq!(e.actor, "service gateway");
+        assert_eq!(service.audit(&meta(), Some("t2"), "x.y", "x", "1").tenant_id, "t2");
+
+        let mut admin = Principal::service("gateway", "platform-tenant-id");
+        admin.kind = PrincipalKind::User;
+        admin.user_id = Some("admin".into());
+        admin.roles = vec![SUPER_ADMIN_ROLE.to_owned()];
+        let e = Actor::Platform(Box::new(admin)).audit(&meta(), None, "x.y", "x", "1");
+        assert_eq!(
+            (e.tenant_id.as_str(), e.principal_kind.as_str(), e.actor.as_str()),
+            ("platform-tenant-id", "user", "user admin")
+        );
+    }
+
+    #[test]
+    fn describes_each_kind_of_caller_without_credentials() {
+        assert_eq!(Actor::Tenant(Box::new(api_key("t1"))).describe(), "user u1");
+        let mut key_only = api_key("t1");
+        key_only.user_id = None;
+        assert_eq!(Actor::Tenant(Box::new(key_only)).describe(), "api key k1");
+        let mut nobody = Principal::service("x", "");
+        nobody.service = None;
+        assert_eq!(Actor::Platform(Box::new(nobody)).describe(), "the platform");
+    }
+
+    #[test]
+    fn audit_urls_lose_credentials_query_and_fragment() {
+        assert_eq!(audit_url("https://u:p@hooks.example.com:8443/in?token=x#f"), "https://hooks.example.com:8443/in");
+        assert_eq!(audit_url("https://hooks.example.com/in"), "https://hooks.example.com/in");
+        assert_eq!(audit_url("not a url?token=x"), "not a url");
     }
 }

@@ -6,9 +6,13 @@
 //! another is PermissionDenied, and another owner's endpoint reads as
 //! NotFound. A signing secret leaves the service only when it is created or
 //! rotated, or when a caller with `endpoint:write` asks for it; it is stored
-//! sealed. Every write evicts the worker's cached copy of the endpoint.
+//! sealed. Every write evicts the worker's cached copy of the endpoint and is
+//! audited in the owner tenant's trail (the platform's for other owners),
+//! without the secret or the url's query.
 
+use serde_json::{Value, json};
 use tonic::{Request, Response, Status};
+use wework_kit::audit::RequestMeta;
 use wework_kit::errors::{DbErrorKind, classify_db_err};
 use wework_proto::task::{
     self as pb, GetEndpointRequest, GetEndpointResponse, ListEndpointsRequest, ListEndpointsResponse,
@@ -16,7 +20,7 @@ use wework_proto::task::{
     endpoint_service_server::EndpointService,
 };
 
-use super::context::Actor;
+use super::context::{Actor, audit_url};
 use super::convert::{ts, ts_opt};
 use super::{Api, page, respond};
 use crate::delivery::SigningSecret;
@@ -77,16 +81,21 @@ fn owner_tenant(owner: &str) -> Option<String> {
 
 /// Who switched an endpoint off, for `disabled_reason`; names no secret.
 fn disabled_by(actor: &Actor) -> String {
-    let who = match actor {
-        Actor::Business(b) => format!("business system {}", b.business_code),
-        Actor::Platform(p) | Actor::Tenant(p) => match (&p.user_id, &p.api_key_id, &p.service) {
-            (Some(user), _, _) => format!("user {user}"),
-            (None, Some(key), _) => format!("api key {key}"),
-            (None, None, Some(service)) => format!("service {service}"),
-            (None, None, None) => "the platform".to_owned(),
-        },
-    };
-    format!("disabled by {who}")
+    format!("disabled by {}", actor.describe())
+}
+
+/// What the audit trail keeps of an endpoint: no secret (sealed or not), and
+/// the url without its query, which may carry a token.
+fn audit_snapshot(row: &endpoint::Model) -> Value {
+    json!({
+        "owner": row.owner,
+        "name": row.name,
+        "url": audit_url(&row.url),
+        "status": row.status,
+        "description": row.description,
+        "disabled_reason": row.disabled_reason,
+        "rotation_overlap_until": row.previous_secret_until.map(|t| t.to_rfc3339()),
+    })
 }
 
 fn with_secret(row: &endpoint::Model, secret: Option<&SigningSecret>, created: bool) -> UpsertEndpointResponse {
@@ -144,6 +153,13 @@ impl EndpointService for Api {
                 Err(e) => return Err(e.into()),
             };
             state.forget_endpoint(&row.id).await;
+            let operation = if created { "endpoint.create" } else { "endpoint.update" };
+            let meta = RequestMeta::from_request(&req);
+            state.audit.record(
+                actor
+                    .audit(&meta, row.tenant_id.as_deref(), operation, "endpoint", &row.id)
+                    .values(None, Some(audit_snapshot(&row))),
+            );
             Ok(with_secret(&row, created.then_some(&secret), created))
         })
         .await
@@ -207,10 +223,18 @@ impl EndpointService for Api {
             actor.require("endpoint:write")?;
             let r = req.get_ref();
             let current = self.endpoint_in_scope(&actor, &r.id).await?;
+            let old = audit_snapshot(&current);
             let reason = (!r.enabled).then(|| disabled_by(&actor));
             let row =
                 store::set_endpoint_enabled(state.db.writer(), current, r.enabled, reason, state.clock.now()).await?;
             state.forget_endpoint(&row.id).await;
+            let operation = if r.enabled { "endpoint.enable" } else { "endpoint.disable" };
+            let meta = RequestMeta::from_request(&req);
+            state.audit.record(
+                actor
+                    .audit(&meta, row.tenant_id.as_deref(), operation, "endpoint", &row.id)
+                    .values(Some(old), Some(audit_snapshot(&row))),
+            );
             Ok(endpoint_to_proto(&row))
         })
         .await
@@ -227,6 +251,7 @@ impl EndpointService for Api {
             let r = req.get_ref();
             let overlap = parse_overlap("overlap_seconds", r.overlap_seconds)?;
             let current = self.endpoint_in_scope(&actor, &r.id).await?;
+            let old = audit_snapshot(&current);
             let secret = SigningSecret::generate();
             let now = state.clock.now();
             let until = now + chrono::Duration::from_std(overlap).map_err(|e| Error::Internal(e.into()))?;
@@ -234,6 +259,12 @@ impl EndpointService for Api {
                 store::rotate_endpoint_secret(state.db.writer(), current, state.seal(&secret), until, now).await?;
             state.forget_endpoint(&row.id).await;
             tracing::info!(id = %row.id, %until, "endpoint signing secret rotated");
+            let meta = RequestMeta::from_request(&req);
+            state.audit.record(
+                actor
+                    .audit(&meta, row.tenant_id.as_deref(), "endpoint.rotate_secret", "endpoint", &row.id)
+                    .values(Some(old), Some(audit_snapshot(&row))),
+            );
             Ok(with_secret(&row, Some(&secret), false))
         })
         .await
@@ -293,7 +324,7 @@ mod tests {
     }
 
     #[test]
-    fn proto_view_maps_status_and_optional_fields() {
+    fn proto_and_audit_views_map_status_and_optional_fields() {
         let now = chrono::Utc::now();
         let row = endpoint::Model {
             id: "0190a000-0000-7000-8000-000000000001".to_owned(),
@@ -311,6 +342,10 @@ mod tests {
             created_at: now,
             updated_at: now,
         };
+        let snapshot = audit_snapshot(&row);
+        assert_eq!(snapshot["url"], "https://hooks.example.com/in");
+        assert_eq!(snapshot["disabled_reason"], "disabled by user u1");
+        assert!(!snapshot.to_string().contains("sealed"));
         let view = endpoint_to_proto(&row);
         assert_eq!(view.status, i32::from(pb::EndpointStatus::Disabled));
         assert_eq!(view.disabled_reason, "disabled by user u1");

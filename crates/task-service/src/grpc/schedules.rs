@@ -7,18 +7,22 @@
 //! template follows the rules of `CreateTask` (a tenant user may only target
 //! its tenant's endpoints) and is stored resolved. `next_run_at` is always
 //! the first slot after the write that set it, so creating, resuming or
-//! re-timing a schedule never runs slots from the past.
+//! re-timing a schedule never runs slots from the past. Every write and
+//! manual run is audited (the schedule's tenant, else the platform's) with no
+//! body or header value of the template.
 
 use chrono::{DateTime, Utc};
 use sea_orm::TransactionTrait;
+use serde_json::{Value, json};
 use tonic::{Request, Response, Status};
+use wework_kit::audit::RequestMeta;
 use wework_proto::task::{
     CreateScheduleRequest, DeleteScheduleResponse, HttpTarget, ListSchedulesRequest, ListSchedulesResponse,
     MissedSlotPolicy as PbPolicy, Schedule, ScheduleRef, Task, TaskSpec, UpdateScheduleRequest,
     schedule_service_server::ScheduleService, task_spec,
 };
 
-use super::context::Actor;
+use super::context::{Actor, audit_url};
 use super::convert::{ts, ts_opt};
 use super::tasks::{create, resolve_owner, task_to_proto};
 use super::{Api, page, respond};
@@ -36,6 +40,7 @@ impl ScheduleService for Api {
             let state = &self.state;
             let actor = state.actor(&req).await?;
             actor.require("schedule:write")?;
+            let meta = RequestMeta::from_request(&req);
             let now = state.clock.now();
             let new = NewSchedule::parse(req.into_inner(), now)?;
             let template = template_for(state, &actor, new.template).await?;
@@ -60,7 +65,10 @@ impl ScheduleService for Api {
             let row = store::insert_schedule(state.db.writer(), row, now)
                 .await
                 .map_err(|e| Error::duplicate_as(e, "schedule"))?;
-            schedule_to_proto(&row)
+            let view = schedule_to_proto(&row)?;
+            let entry = actor.audit(&meta, row.tenant_id.as_deref(), "schedule.create", "schedule", &row.id);
+            state.audit.record(entry.values(None, Some(audit_snapshot(&view))));
+            Ok(view)
         })
         .await
     }
@@ -70,9 +78,11 @@ impl ScheduleService for Api {
             let state = &self.state;
             let actor = state.actor(&req).await?;
             actor.require("schedule:write")?;
+            let meta = RequestMeta::from_request(&req);
             let now = state.clock.now();
             let update = ScheduleUpdate::parse(req.into_inner(), now)?;
             let current = find(state, &actor, &update.id).await?;
+            let old = schedule_to_proto(&current).ok().map(|v| audit_snapshot(&v));
             let cron = update.cron_schedule(&current.cron, &current.time_zone)?;
             let template = match update.template {
                 Some(spec) => Some(template_for(state, &actor, spec).await?),
@@ -90,7 +100,10 @@ impl ScheduleService for Api {
             let row = store::update_schedule(state.db.writer(), current, changes, now)
                 .await
                 .map_err(|e| Error::duplicate_as(e, "schedule"))?;
-            schedule_to_proto(&row)
+            let view = schedule_to_proto(&row)?;
+            let entry = actor.audit(&meta, row.tenant_id.as_deref(), "schedule.update", "schedule", &row.id);
+            state.audit.record(entry.values(old, Some(audit_snapshot(&view))));
+            Ok(view)
         })
         .await
     }
@@ -111,10 +124,15 @@ impl ScheduleService for Api {
             let id = parse_uuid("id", &req.get_ref().id)?;
             // The schedule and its ticks go together.
             let txn = state.db.writer().begin().await?;
+            let current = store::find_schedule(&txn, &id, &actor.scope()).await?.ok_or(Error::NotFound("schedule"))?;
             if !store::delete_schedule(&txn, &id, &actor.scope()).await? {
                 return Err(Error::NotFound("schedule"));
             }
             txn.commit().await?;
+            let old = schedule_to_proto(&current).ok().map(|v| audit_snapshot(&v));
+            let meta = RequestMeta::from_request(&req);
+            let entry = actor.audit(&meta, current.tenant_id.as_deref(), "schedule.delete", "schedule", &id);
+            state.audit.record(entry.values(old, None));
             Ok(DeleteScheduleResponse {})
         })
         .await
@@ -159,6 +177,9 @@ impl ScheduleService for Api {
             let key = format!("{}:manual:{}", current.id, store::new_id());
             let task = template.to_task(&current, key, state.clock.now());
             let (row, _) = create(state, vec![task]).await?.pop().ok_or_else(|| anyhow::anyhow!("no task row"))?;
+            let meta = RequestMeta::from_request(&req);
+            let entry = actor.audit(&meta, current.tenant_id.as_deref(), "schedule.trigger", "schedule", &current.id);
+            state.audit.record(entry.values(None, Some(json!({ "task_id": row.id }))));
             Ok(task_to_proto(&row))
         })
         .await
@@ -171,10 +192,43 @@ async fn set_active(state: &AppState, req: &Request<ScheduleRef>, active: bool) 
     actor.require("schedule:write")?;
     let id = parse_uuid("id", &req.get_ref().id)?;
     let current = find(state, &actor, &id).await?;
+    let old = schedule_to_proto(&current).ok().map(|v| audit_snapshot(&v));
     let now = state.clock.now();
     let next_run_at = if active { next_slot(&current, now)? } else { None };
     let row = store::set_schedule_active(state.db.writer(), current, active, next_run_at, now).await?;
-    schedule_to_proto(&row)
+    let view = schedule_to_proto(&row)?;
+    let operation = if active { "schedule.resume" } else { "schedule.pause" };
+    let entry = actor.audit(&RequestMeta::from_request(req), row.tenant_id.as_deref(), operation, "schedule", &row.id);
+    state.audit.record(entry.values(old, Some(audit_snapshot(&view))));
+    Ok(view)
+}
+
+/// What the audit trail keeps of a schedule: its timing and target, without
+/// the body, header values, or the url's query (any may carry a secret).
+fn audit_snapshot(s: &Schedule) -> Value {
+    let spec = s.template.as_ref();
+    let target = match spec.and_then(|t| t.target.as_ref()) {
+        Some(task_spec::Target::EndpointId(id)) => json!({ "endpoint_id": id }),
+        Some(task_spec::Target::Http(http)) => json!({
+            "url": audit_url(&http.url),
+            "method": wework_proto::task::HttpMethod::try_from(http.method).map(|m| m.as_str_name()).ok(),
+            "header_names": http.headers.keys().collect::<Vec<_>>(),
+        }),
+        None => Value::Null,
+    };
+    json!({
+        "name": s.name,
+        "business_id": s.business_id,
+        "tenant_id": s.tenant_id,
+        "cron": s.cron,
+        "time_zone": s.time_zone,
+        "active": s.active,
+        "missed_slot_policy": s.missed_slot_policy,
+        "next_run_at": s.next_run_at.as_ref().map(ToString::to_string),
+        "target": target,
+        "priority": spec.map(|t| t.priority),
+        "max_retries": spec.and_then(|t| t.max_retries),
+    })
 }
 
 /// The first slot of a stored schedule after `now`.
@@ -278,6 +332,26 @@ mod tests {
         assert_eq!((spec.priority, spec.max_retries, spec.timeout_ms), (7, Some(3), 2000));
         assert_eq!((spec.body, spec.tags, spec.retry_intervals), (b"hi".to_vec(), vec!["t".to_owned()], vec![5]));
         assert!(spec.business_unique_id.is_empty() && spec.scheduled_at.is_none());
+    }
+
+    #[test]
+    fn the_audit_snapshot_keeps_no_body_header_value_or_query() {
+        let t = TaskTemplate {
+            callback_url: Some("https://user:pw@example.com/hook?token=s3cret#frag".into()),
+            headers: Some(vec![("authorization".into(), "Bearer abc".into())]),
+            body: b"card=4111".to_vec(),
+            ..template()
+        };
+        let view = Schedule { name: "nightly".into(), template: Some(template_to_proto(t)), ..Schedule::default() };
+        let snapshot = audit_snapshot(&view);
+        assert_eq!(snapshot["target"]["url"], "https://example.com/hook");
+        assert_eq!(snapshot["target"]["header_names"], json!(["authorization"]));
+        assert_eq!(snapshot["target"]["method"], "HTTP_METHOD_PUT");
+        assert_eq!((snapshot["name"].as_str(), snapshot["priority"].as_u64()), (Some("nightly"), Some(7)));
+        let shown = snapshot.to_string();
+        for secret in ["Bearer", "s3cret", "pw@", "4111", "frag"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
     }
 
     #[test]

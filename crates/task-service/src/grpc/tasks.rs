@@ -5,9 +5,12 @@
 //! (service principals, super-admins) creates them as the built-in `platform`
 //! system; a tenant user may create tasks only for its tenant's endpoints.
 //! A task delivering to a tenant's endpoint carries that tenant's id, so the
-//! tenant sees it.
+//! tenant sees it. Cancels and manual retries are audited; creates are not
+//! (they are the hot path, and a task is its own record).
 
+use serde_json::json;
 use tonic::{Request, Response, Status};
+use wework_kit::audit::RequestMeta;
 use wework_proto::task::{
     BatchCreateTaskResult, BatchCreateTasksRequest, BatchCreateTasksResponse, CancelTaskRequest, CreateTaskRequest,
     CreateTaskResponse, Execution, GetTaskRequest, ListExecutionsRequest, ListExecutionsResponse, ListTasksRequest,
@@ -149,7 +152,9 @@ impl task_service_server::TaskService for Api {
                     format!("only pending tasks can be cancelled; this one is {}", current.status),
                 ));
             }
-            Ok(task_to_proto(&find(state, &actor, id).await?))
+            let row = find(state, &actor, id).await?;
+            audit_transition(state, &actor, &RequestMeta::from_request(&req), "task.cancel", &current, &row);
+            Ok(task_to_proto(&row))
         })
         .await
     }
@@ -168,7 +173,9 @@ impl task_service_server::TaskService for Api {
                 ));
             }
             state.wake.notify_one();
-            Ok(task_to_proto(&find(state, &actor, id).await?))
+            let row = find(state, &actor, id).await?;
+            audit_transition(state, &actor, &RequestMeta::from_request(&req), "task.retry", &current, &row);
+            Ok(task_to_proto(&row))
         })
         .await
     }
@@ -206,12 +213,33 @@ impl task_service_server::TaskService for Api {
     }
 }
 
+/// Audits a cancel or retry: the status and timing before and after, never
+/// the body or headers of the task.
+fn audit_transition(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    operation: &str,
+    old: &entity::task::Model,
+    new: &entity::task::Model,
+) {
+    let view = |t: &entity::task::Model| {
+        json!({
+            "status": t.status,
+            "attempts": t.attempts,
+            "next_execute_at": t.next_execute_at.to_rfc3339(),
+            "finished_at": t.finished_at.map(|at| at.to_rfc3339()),
+        })
+    };
+    let entry = actor.audit(meta, new.tenant_id.as_deref(), operation, "task", &new.id);
+    state.audit.record(entry.values(Some(view(old)), Some(view(new))));
+}
+
 /// Inserts (or finds) tasks and wakes this replica's worker for due ones.
 pub(crate) async fn create(state: &AppState, tasks: Vec<NewTask>) -> Result<Vec<(entity::task::Model, bool)>> {
     let now = state.clock.now();
     let due_now = tasks.iter().any(|t| t.scheduled_at <= now);
-    let db = state.db.writer();
-    let rows = wework_kit::db::retry_transient(|| store::create_tasks(db, tasks.clone(), now)).await?;
+    let rows = state.inserter.create(tasks).await?;
     if due_now && rows.iter().any(|(_, created)| *created) {
         state.wake.notify_one();
     }

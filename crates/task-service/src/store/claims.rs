@@ -7,7 +7,9 @@
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+};
 use wework_kit::lease::{self, LeaseSpec};
 
 use super::entity::{execution, task};
@@ -35,7 +37,11 @@ pub async fn claim_due_tasks(
     if claim.ids.is_empty() {
         return Ok((claim.claim_id, Vec::new()));
     }
-    let rows = task::Entity::find().filter(task::Column::ClaimId.eq(claim.claim_id.as_str())).all(db).await?;
+    let rows = task::Entity::find()
+        .filter(task::Column::Id.is_in(claim.ids.iter().cloned()))
+        .filter(task::Column::ClaimId.eq(claim.claim_id.as_str()))
+        .all(db)
+        .await?;
     Ok((claim.claim_id, rows))
 }
 
@@ -80,20 +86,25 @@ pub struct AttemptRecord {
 
 /// Writes a batch of attempt results in one transaction. Returns the records
 /// that were applied (their claim still held); the others were taken over.
+///
+/// Successes — the common case — are written set-wise: per claim, one
+/// `SELECT … FOR UPDATE` of the rows still held and one `UPDATE`; failures
+/// carry their own error and retry time, so they are one `UPDATE` each.
+/// Execution rows are inserted in bulk for the applied records only.
 pub async fn record_attempts(
     db: &DatabaseConnection,
     records: Vec<AttemptRecord>,
     now: DateTime<Utc>,
 ) -> Result<Vec<AttemptRecord>, DbErr> {
     let txn = db.begin().await?;
-    let mut applied = Vec::with_capacity(records.len());
-    let mut executions = Vec::with_capacity(records.len());
-    for r in records {
-        let (state, next_at, finished) = match &r.next {
-            NextStep::Succeeded => (status::SUCCEEDED, None, Some(now)),
-            NextStep::RetryAt(at) => (status::PENDING, Some(*at), None),
-            NextStep::Failed => (status::FAILED, None, Some(now)),
+    let (successes, others): (Vec<_>, Vec<_>) = records.into_iter().partition(|r| r.next == NextStep::Succeeded);
+    let mut applied = record_successes(&txn, successes, now).await?;
+    for r in others {
+        let (state, next_at) = match &r.next {
+            NextStep::RetryAt(at) => (status::PENDING, Some(*at)),
+            _ => (status::FAILED, None),
         };
+        let finished = next_at.is_none().then_some(now);
         let mut update = task::Entity::update_many()
             .col_expr(task::Column::Status, Expr::value(state))
             .col_expr(task::Column::LastError, Expr::value(r.error.clone()))
@@ -110,34 +121,94 @@ pub async fn record_attempts(
             .filter(task::Column::ClaimId.eq(r.claim_id.as_str()))
             .exec(&txn)
             .await?;
-        if done.rows_affected != 1 {
+        if done.rows_affected == 1 {
+            applied.push(r);
+        } else {
             tracing::warn!(task_id = %r.task_id, "lease lost before the result was written; result dropped");
-            continue;
         }
-        executions.push(execution::ActiveModel {
-            id: Set(super::new_id()),
-            task_id: Set(r.task_id.clone()),
-            business_id: Set(r.business_id.clone()),
-            tenant_id: Set(r.tenant_id.clone()),
-            execution_sequence: Set(r.sequence),
-            claim_id: Set(r.claim_id.clone()),
-            started_at: Set(r.started_at),
-            duration_ms: Set(i32::try_from(r.duration_ms).unwrap_or(i32::MAX)),
-            http_status: Set(r.http_status.map(i32::from)),
-            response_headers: Set(r.response_headers.clone()),
-            response_body: Set(r.response_body.clone()),
-            response_truncated: Set(r.response_truncated),
-            error_message: Set(r.error.clone()),
-            retry_after: Set(next_at),
-            success: Set(r.next == NextStep::Succeeded),
-        });
-        applied.push(r);
     }
+    let executions: Vec<execution::ActiveModel> = applied.iter().map(execution_row).collect();
     for chunk in executions.chunks(200) {
         execution::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
     }
     txn.commit().await?;
     Ok(applied)
+}
+
+/// Marks succeeded tasks done, per claim: only rows that still carry the
+/// claim id are touched (and returned).
+async fn record_successes<C: ConnectionTrait>(
+    txn: &C,
+    records: Vec<AttemptRecord>,
+    now: DateTime<Utc>,
+) -> Result<Vec<AttemptRecord>, DbErr> {
+    let mut by_claim: std::collections::HashMap<String, Vec<AttemptRecord>> = std::collections::HashMap::new();
+    for r in records {
+        by_claim.entry(r.claim_id.clone()).or_default().push(r);
+    }
+    let mut applied = Vec::new();
+    for (claim_id, group) in by_claim {
+        let ids: Vec<String> = group.iter().map(|r| r.task_id.clone()).collect();
+        let held: std::collections::HashSet<String> = task::Entity::find()
+            .select_only()
+            .column(task::Column::Id)
+            .filter(task::Column::ClaimId.eq(claim_id.as_str()))
+            .filter(task::Column::Id.is_in(ids.iter().cloned()))
+            .lock_exclusive()
+            .into_tuple::<String>()
+            .all(txn)
+            .await?
+            .into_iter()
+            .collect();
+        if held.is_empty() {
+            tracing::warn!(tasks = ids.len(), "leases lost before the results were written; results dropped");
+            continue;
+        }
+        task::Entity::update_many()
+            .col_expr(task::Column::Status, Expr::value(status::SUCCEEDED))
+            .col_expr(task::Column::LastError, Expr::value(Option::<String>::None))
+            .col_expr(task::Column::FinishedAt, Expr::value(now))
+            .col_expr(task::Column::ClaimId, Expr::value(Option::<String>::None))
+            .col_expr(task::Column::ClaimedBy, Expr::value(Option::<String>::None))
+            .col_expr(task::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(task::Column::UpdatedAt, Expr::value(now))
+            .filter(task::Column::ClaimId.eq(claim_id.as_str()))
+            .filter(task::Column::Id.is_in(held.iter().cloned()))
+            .exec(txn)
+            .await?;
+        for r in group {
+            if held.contains(&r.task_id) {
+                applied.push(r);
+            } else {
+                tracing::warn!(task_id = %r.task_id, "lease lost before the result was written; result dropped");
+            }
+        }
+    }
+    Ok(applied)
+}
+
+fn execution_row(r: &AttemptRecord) -> execution::ActiveModel {
+    let retry_after = match r.next {
+        NextStep::RetryAt(at) => Some(at),
+        _ => None,
+    };
+    execution::ActiveModel {
+        id: Set(super::new_id()),
+        task_id: Set(r.task_id.clone()),
+        business_id: Set(r.business_id.clone()),
+        tenant_id: Set(r.tenant_id.clone()),
+        execution_sequence: Set(r.sequence),
+        claim_id: Set(r.claim_id.clone()),
+        started_at: Set(r.started_at),
+        duration_ms: Set(i32::try_from(r.duration_ms).unwrap_or(i32::MAX)),
+        http_status: Set(r.http_status.map(i32::from)),
+        response_headers: Set(r.response_headers.clone()),
+        response_body: Set(r.response_body.clone()),
+        response_truncated: Set(r.response_truncated),
+        error_message: Set(r.error.clone()),
+        retry_after: Set(retry_after),
+        success: Set(r.next == NextStep::Succeeded),
+    }
 }
 
 /// Puts claimed tasks back without counting an attempt (rate limited,

@@ -78,12 +78,14 @@ pub async fn create_tasks<C: ConnectionTrait>(
         return Ok(Vec::new());
     };
     let business_id = first.business_id.clone();
-    let mut ours = HashMap::with_capacity(tasks.len());
+    // Our id per input position: a key repeated within one batch is created
+    // by its first occurrence and found by the later ones.
+    let mut ours = Vec::with_capacity(tasks.len());
     let mut keys = Vec::with_capacity(tasks.len());
     let mut rows = Vec::with_capacity(tasks.len());
     for t in tasks {
         let id = super::new_id();
-        ours.insert(t.business_unique_id.clone(), id.clone());
+        ours.push(id.clone());
         keys.push(t.business_unique_id.clone());
         rows.push(to_row(id, t, now));
     }
@@ -95,7 +97,10 @@ pub async fn create_tasks<C: ConnectionTrait>(
         .exec(db)
         .await?;
     let mut found: HashMap<String, task::Model> = HashMap::with_capacity(keys.len());
-    for chunk in keys.chunks(500) {
+    let mut distinct: Vec<String> = keys.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    for chunk in distinct.chunks(500) {
         let rows = Entity::find()
             .filter(Column::BusinessId.eq(business_id.as_str()))
             .filter(Column::BusinessUniqueId.is_in(chunk.iter().cloned()))
@@ -104,9 +109,9 @@ pub async fn create_tasks<C: ConnectionTrait>(
         found.extend(rows.into_iter().map(|r| (r.business_unique_id.clone(), r)));
     }
     let mut out = Vec::with_capacity(keys.len());
-    for key in keys {
+    for (key, id) in keys.into_iter().zip(ours) {
         let row = found.get(&key).cloned().ok_or_else(|| DbErr::RecordNotFound(format!("task {key}")))?;
-        let created = ours.get(&key).is_some_and(|id| *id == row.id);
+        let created = id == row.id;
         out.push((row, created));
     }
     Ok(out)

@@ -163,6 +163,7 @@ mod tests {
             id: "s1".into(),
             business_id: "b".into(),
             tenant_id: None,
+            owner: String::new(),
             name: "hourly".into(),
             cron: "0 * * * *".into(),
             time_zone: "UTC".into(),

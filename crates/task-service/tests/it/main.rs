@@ -6,6 +6,7 @@
 mod helpers;
 mod sink;
 
+mod audit;
 mod business;
 mod delivery;
 mod endpoints;
