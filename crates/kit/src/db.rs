@@ -56,13 +56,30 @@ impl Db {
 }
 
 /// Connects the writer (and the reader, when `read_url` is set).
+///
+/// A SQLite file gets the single-writer shape: a writer pool of ONE
+/// connection and a separate reader pool. SQLite admits one writer at a
+/// time anyway; with several writer connections they contend for the lock
+/// in the busy handler, which sleeps (1, 2, 5, 10 … ms) instead of queueing,
+/// and each connection keeps its own page cache that every write
+/// invalidates. One writer queues writes fairly in the pool; WAL lets the
+/// readers run beside it and see every committed write.
 pub async fn connect(settings: &DatabaseSettings) -> Result<Db, DbErr> {
-    let writer = connect_one(&settings.url, settings).await?;
+    if settings.read_url.is_none() && is_sqlite_file(&settings.url) {
+        let writer = connect_one(&settings.url, settings, Some(1)).await?;
+        let reader = connect_one(&settings.url, settings, None).await?;
+        return Ok(Db::new(writer, Some(reader)));
+    }
+    let writer = connect_one(&settings.url, settings, None).await?;
     let reader = match &settings.read_url {
-        Some(url) => Some(connect_one(url, settings).await?),
+        Some(url) => Some(connect_one(url, settings, None).await?),
         None => None,
     };
     Ok(Db::new(writer, reader))
+}
+
+fn is_sqlite_file(url: &str) -> bool {
+    url.starts_with("sqlite:") && !url.contains(":memory:") && !url.contains("mode=memory")
 }
 
 /// [`connect`], then applies `M`'s pending migrations on the writer when
@@ -81,11 +98,13 @@ pub async fn ping(db: &Db) -> Result<(), DbErr> {
     db.writer().ping().await
 }
 
-async fn connect_one(url: &str, settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
+/// `max` overrides the configured pool size (the SQLite writer's 1).
+async fn connect_one(url: &str, settings: &DatabaseSettings, max: Option<u32>) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
+    let max = max.unwrap_or(settings.max_connections);
     options
-        .max_connections(settings.max_connections)
-        .min_connections(settings.min_connections)
+        .max_connections(max)
+        .min_connections(settings.min_connections.min(max))
         .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
         .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
         .idle_timeout(Duration::from_secs(settings.idle_timeout_secs))

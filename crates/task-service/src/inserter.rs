@@ -19,6 +19,10 @@ use crate::store::{self, NewTask, entity::task};
 
 /// Rows written per statement at most.
 const MAX_BATCH: usize = 500;
+/// Bursts written at once on MySQL/MariaDB: InnoDB folds concurrent commits
+/// into one log flush, so a few bursts in flight hide the commit latency.
+/// SQLite has one writer: one burst at a time.
+const MYSQL_PARALLEL: usize = 4;
 /// Calls waiting for the inserter before callers feel back-pressure.
 const QUEUE: usize = 4096;
 
@@ -40,7 +44,8 @@ impl TaskInserter {
     /// handle is dropped.
     pub fn start(db: Db, clock: SharedClock) -> Self {
         let (jobs, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db, clock, rx));
+        let parallel = if db.is_sqlite() { 1 } else { MYSQL_PARALLEL };
+        tokio::spawn(run(db, clock, rx, parallel));
         Self { jobs }
     }
 
@@ -56,8 +61,11 @@ impl TaskInserter {
     }
 }
 
-async fn run(db: Db, clock: SharedClock, mut rx: mpsc::Receiver<Job>) {
+async fn run(db: Db, clock: SharedClock, mut rx: mpsc::Receiver<Job>, parallel: usize) {
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(parallel));
     while let Some(first) = rx.recv().await {
+        // Wait for a free write slot first, so the burst keeps growing meanwhile.
+        let Ok(slot) = slots.clone().acquire_owned().await else { return };
         let mut jobs = vec![first];
         let mut rows = jobs[0].tasks.len();
         while rows < MAX_BATCH {
@@ -69,7 +77,12 @@ async fn run(db: Db, clock: SharedClock, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        write(&db, clock.now(), jobs).await;
+        let db = db.clone();
+        let now = clock.now();
+        tokio::spawn(async move {
+            write(&db, now, jobs).await;
+            drop(slot);
+        });
     }
 }
 

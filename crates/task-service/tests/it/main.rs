@@ -5,6 +5,7 @@
 
 mod helpers;
 mod sink;
+mod user_service;
 
 mod audit;
 mod business;
@@ -14,3 +15,4 @@ mod events;
 mod leases;
 mod schedules;
 mod tasks;
+mod tenant_webhook;
