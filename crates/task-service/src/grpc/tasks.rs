@@ -166,14 +166,25 @@ impl task_service_server::TaskService for Api {
             actor.require("task:write")?;
             let id = &req.get_ref().id;
             let current = find(state, &actor, id).await?;
-            if !store::retry_task_now(state.db.writer(), id, &actor.scope(), state.clock.now()).await? {
+            let now = state.clock.now();
+            if !store::retry_task_now(state.db.writer(), id, &actor.scope(), now).await? {
                 return Err(Error::precondition(
                     "TASK_NOT_RETRYABLE",
                     format!("only failed or pending tasks can be retried; this one is {}", current.status),
                 ));
             }
+            // The task as the retry left it (a worker may take it at once;
+            // re-reading could show a later state than this call made).
+            let row = entity::task::Model {
+                status: status::PENDING.to_owned(),
+                next_execute_at: now,
+                attempts_base: if current.status == status::FAILED { current.attempts } else { current.attempts_base },
+                last_error: if current.status == status::FAILED { None } else { current.last_error.clone() },
+                finished_at: None,
+                updated_at: now,
+                ..current.clone()
+            };
             state.wake.notify_one();
-            let row = find(state, &actor, id).await?;
             audit_transition(state, &actor, &RequestMeta::from_request(&req), "task.retry", &current, &row);
             Ok(task_to_proto(&row))
         })

@@ -182,7 +182,8 @@ async fn a_failed_task_can_be_retried_by_hand() {
         .await
         .expect("retry")
         .into_inner();
-    assert_ne!(retried.status, TaskStatus::Failed as i32, "due again (the worker may already hold it)");
+    assert_eq!(retried.status, TaskStatus::Pending as i32);
+    assert!(retried.last_error.is_empty());
     let failed = eventually(DEADLINE, || async {
         let t = app.get(&task.id).await;
         (t.attempts == 2 && t.status == TaskStatus::Failed as i32).then_some(t)
