@@ -2,51 +2,13 @@
 //! caller is (verified principal), which tenant the call acts on, and the
 //! request metadata that audit rows record.
 
-use tonic::Request;
 use wework_kit::auth::Principal;
 
 use crate::error::{Error, Result};
 
-/// Metadata of a call, as recorded in audit rows and sessions.
-#[derive(Debug, Clone, Default)]
-pub struct RequestMeta {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub request_id: Option<String>,
-}
-
-impl RequestMeta {
-    /// The gateway forwards the end user's address in `x-forwarded-for`;
-    /// otherwise the peer address of the connection is used.
-    pub fn from_request<T>(req: &Request<T>) -> Self {
-        let header = |name: &str| {
-            req.metadata()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-        };
-        let ip = header("x-forwarded-for")
-            .and_then(|v| v.split(',').next().map(|s| s.trim().to_owned()))
-            .or_else(|| req.remote_addr().map(|a| a.ip().to_string()));
-        Self {
-            ip: ip.map(|s| truncate(s, 64)),
-            user_agent: header("user-agent").map(|s| truncate(s, 512)),
-            request_id: wework_kit::telemetry::request_id(req),
-        }
-    }
-}
-
-fn truncate(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut cut = max;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-    }
-    s
-}
+/// Metadata of a call, as recorded in audit rows and sessions (shared with
+/// every service through kit).
+pub use wework_kit::audit::RequestMeta;
 
 /// An authenticated call.
 #[derive(Debug, Clone)]
