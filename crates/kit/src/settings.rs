@@ -147,6 +147,9 @@ impl Default for DatabaseSettings {
     }
 }
 
+/// See [`CacheSettings::events_prefix`].
+pub const DEFAULT_EVENTS_PREFIX: &str = "wework:events:";
+
 /// Cache: in-process only when `redis_url` is unset; otherwise Redis with a
 /// small in-process L1 in front.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -163,6 +166,10 @@ pub struct CacheSettings {
     pub l1_ttl_secs: u64,
     /// Timeout of one Redis command; past it the cache is treated as down.
     pub redis_timeout_ms: u64,
+    /// Redis pub/sub namespace of live tenant events, `<prefix><tenant id>`.
+    /// Platform-wide on purpose — the same in every service — so the task
+    /// center's announcements reach the gateway's subscribers.
+    pub events_prefix: String,
 }
 
 impl CacheSettings {
@@ -174,6 +181,7 @@ impl CacheSettings {
             l1_capacity: 100_000,
             l1_ttl_secs: 30,
             redis_timeout_ms: 500,
+            events_prefix: DEFAULT_EVENTS_PREFIX.to_owned(),
         }
     }
 

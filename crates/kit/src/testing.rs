@@ -94,6 +94,7 @@ pub fn cache_settings(service: &str) -> CacheSettings {
     let mut settings = CacheSettings::for_service(service);
     settings.redis_url = std::env::var(REDIS_URL_ENV).ok().filter(|u| !u.is_empty());
     settings.key_prefix = format!("test:{}:", uuid::Uuid::now_v7().simple());
+    settings.events_prefix = format!("{}events:", settings.key_prefix);
     settings
 }
 

@@ -34,6 +34,7 @@ fn redis_cache(url: &str, prefix: &str) -> Cache {
     let settings = CacheSettings {
         redis_url: Some(url.to_owned()),
         key_prefix: prefix.to_owned(),
+        events_prefix: format!("{prefix}events:"),
         ..CacheSettings::for_service("test")
     };
     Cache::from_settings(&settings).expect("cache")
@@ -156,4 +157,26 @@ async fn over_redis_the_wire_format_is_the_webhook_json_on_the_tenants_channel()
     let message = tokio::time::timeout(WITHIN, messages.next()).await.expect("in time").expect("message");
     let payload: serde_json::Value = serde_json::from_slice(message.get_payload_bytes()).expect("json");
     assert_eq!(payload, events::to_json(&sent));
+}
+
+#[tokio::test]
+async fn over_redis_services_with_their_own_key_prefixes_share_the_events_namespace() {
+    let Some(url) = redis_url() else { return };
+    let events = format!("wework:test:{}:events:", uuid::Uuid::now_v7().simple());
+    let cache_of = |service: &str| {
+        let settings = CacheSettings {
+            redis_url: Some(url.clone()),
+            events_prefix: events.clone(),
+            ..CacheSettings::for_service(service)
+        };
+        Cache::from_settings(&settings).expect("cache")
+    };
+    // The task center announces; the gateway (another key prefix) streams.
+    let task_center = LiveEvents::from_cache(&cache_of("task"));
+    let gateway = LiveEvents::from_cache(&cache_of("gateway"));
+    let tenant = unique("tenant");
+    let mut stream = gateway.subscribe(&tenant).await.expect("subscribe");
+    let sent = event(&tenant, "acc_1");
+    task_center.announce(&sent).await;
+    assert_eq!(next(&mut stream).await, sent);
 }

@@ -89,6 +89,7 @@ struct Inner {
     redis: Option<RedisStore>,
     layered: Option<Arc<LayeredStore>>,
     prefix: String,
+    events_prefix: String,
     default_ttl: Duration,
     gens: Arc<Generations>,
     flights: Flights,
@@ -117,10 +118,11 @@ impl Cache {
         let prefix = settings.key_prefix.clone();
         let Some(url) = &settings.redis_url else {
             let store = Arc::new(MemoryStore::new(settings.l1_capacity, default_ttl));
-            return Ok(Self::build(store, None, prefix, default_ttl, gens));
+            return Ok(Self::build(store, None, prefix, default_ttl, gens).with_events_prefix(&settings.events_prefix));
         };
         let layered = Arc::new(LayeredStore::with_generations(url, settings, Arc::clone(&gens))?);
-        Ok(Self::build(layered.clone(), Some(layered), prefix, default_ttl, gens))
+        Ok(Self::build(layered.clone(), Some(layered), prefix, default_ttl, gens)
+            .with_events_prefix(&settings.events_prefix))
     }
 
     /// In-process cache of `capacity` entries with default (and maximum) TTL `ttl`.
@@ -145,6 +147,7 @@ impl Cache {
             redis: layered.as_ref().map(|l| l.redis().clone()),
             layered,
             prefix,
+            events_prefix: crate::settings::DEFAULT_EVENTS_PREFIX.to_owned(),
             default_ttl,
             gens,
             flights: Flights::default(),
@@ -169,6 +172,19 @@ impl Cache {
     /// `key` with this cache's Redis prefix, for raw Redis commands.
     pub fn prefixed(&self, key: &str) -> String {
         format!("{}{key}", self.inner.prefix)
+    }
+
+    /// Namespace of live tenant events on Redis (see `CacheSettings::events_prefix`).
+    pub fn events_prefix(&self) -> &str {
+        &self.inner.events_prefix
+    }
+
+    /// Only while building: `inner` is not shared yet.
+    fn with_events_prefix(mut self, prefix: &str) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.events_prefix = prefix.to_owned();
+        }
+        self
     }
 
     /// True while the in-process L1 is served in front of Redis (its

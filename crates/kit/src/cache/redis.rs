@@ -116,8 +116,13 @@ impl RedisStore {
 
     /// PUBLISH `payload` on `<prefix><channel>`.
     pub(crate) async fn publish(&self, channel: &str, payload: &[u8]) -> Result<(), CacheError> {
+        self.publish_exact(&self.prefixed(channel), payload).await
+    }
+
+    /// Publishes on `channel` as given (no key prefix): platform-wide channels.
+    pub(crate) async fn publish_exact(&self, channel: &str, payload: &[u8]) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();
-        let cmd = redis::cmd("PUBLISH").arg(self.prefixed(channel)).arg(payload).clone();
+        let cmd = redis::cmd("PUBLISH").arg(channel).arg(payload).clone();
         self.bounded(async move { cmd.query_async::<i64>(&mut conn).await }).await.map(|_| ())
     }
 }

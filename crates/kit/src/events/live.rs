@@ -11,8 +11,9 @@
 //!   them. A subscriber more than [`BUFFER`] events behind skips the oldest
 //!   (counted in `live_events_lagged_total`).
 //! - With Redis (the cache's), an event is published as its JSON form
-//!   ([`super::to_json`]) on `<cache key prefix>events:<tenant_id>`, so the
-//!   announcer and the subscriber must use caches with the same key prefix.
+//!   ([`super::to_json`]) on `<cache events_prefix><tenant_id>` (platform-wide
+//!   `wework:events:` by default, the same in every service), so the
+//!   announcer and the subscriber meet whatever their services' key prefixes.
 //!   Each `LiveEvents` holds one pattern subscription, opened on its first
 //!   `subscribe`, and fans messages out in process. When that subscription
 //!   drops, every open stream ends — the client reconnects, and `subscribe`
@@ -37,7 +38,6 @@ use crate::cache::{Cache, CacheError, RedisStore, WarnLimiter};
 /// Events buffered per tenant for a slow subscriber before it skips.
 pub const BUFFER: usize = 256;
 /// Channel name (after the cache's key prefix), followed by the tenant id.
-const CHANNEL: &str = "events:";
 /// How often the subscription is probed, so a silently dead connection is noticed.
 const PING_EVERY: Duration = Duration::from_secs(3);
 
@@ -87,7 +87,7 @@ impl LiveEvents {
                 let stop = CancellationToken::new();
                 Backend::Redis(Arc::new(RedisLive {
                     store: store.clone(),
-                    channel_prefix: store.prefixed(CHANNEL),
+                    channel_prefix: cache.events_prefix().to_owned(),
                     registry: Arc::default(),
                     up: Arc::new(watch::channel(false).0),
                     relay: OnceLock::new(),
@@ -185,7 +185,7 @@ struct RedisLive {
     /// The cache's store: its command timeout and circuit breaker bound what
     /// an announcement costs while Redis is down.
     store: RedisStore,
-    /// `<cache prefix>events:`; the tenant id follows.
+    /// `CacheSettings::events_prefix`; the tenant id follows.
     channel_prefix: String,
     registry: Arc<Registry>,
     /// Whether the relay's subscription is up.
@@ -199,8 +199,8 @@ struct RedisLive {
 impl RedisLive {
     async fn publish(&self, event: &Event) {
         let payload = super::to_json(event).to_string();
-        let channel = format!("{CHANNEL}{}", event.tenant_id);
-        if let Err(e) = self.store.publish(&channel, payload.as_bytes()).await {
+        let channel = format!("{}{}", self.channel_prefix, event.tenant_id);
+        if let Err(e) = self.store.publish_exact(&channel, payload.as_bytes()).await {
             metrics::counter!("live_events_announce_failures_total", "reason" => "redis").increment(1);
             if self.warn.allow() {
                 tracing::warn!(error = %e, event_id = %event.id, "live event not announced");
