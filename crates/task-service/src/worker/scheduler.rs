@@ -138,6 +138,14 @@ async fn run_schedule(
             Ok(false)
         }
         Plan::Fire { slot, next_run_at } => {
+            // A disabled business system creates no tasks, cron runs included;
+            // its slots pass unrun (resuming the system does not replay them).
+            let active = state.business_by_id(&s.business_id).await.ok().flatten().map(|b| b.status);
+            if active.as_deref() != Some(crate::store::status::ACTIVE) {
+                tracing::info!(schedule = %s.id, %slot, "business system disabled; slot skipped");
+                store::advance_schedule(db, s, next_run_at).await?;
+                return Ok(false);
+            }
             let template = TaskTemplate::from_stored(&s.template)?;
             let task = template.to_task(s, store::slot_unique_id(&s.id, slot), slot);
             let fired = store::fire_slot(db, s, slot, task, next_run_at, now).await?;

@@ -151,3 +151,35 @@ async fn two_workers_deliver_2000_tasks_each_exactly_once() {
     };
     assert!(workers.len() > 1, "work was spread over claims");
 }
+
+#[tokio::test]
+async fn a_long_request_keeps_its_lease() {
+    let app = spawn_app().await;
+    let sink = Sink::start().await;
+    let creds = app.register_business("long", 0).await;
+    let mut spec = app.http_spec("l-1", &sink.url("/hold"), "{}");
+    spec.timeout_ms = 60_000;
+    let task = app.create(&creds, spec).await;
+    eventually(DEADLINE, || async { (sink.count("/hold") == 1).then_some(()) }).await;
+    let lease_of = || async {
+        use sea_orm::EntityTrait;
+        task_service::store::entity::task::Entity::find_by_id(task.id.clone())
+            .one(app.state.db.reader())
+            .await
+            .expect("read")
+            .and_then(|t| t.lease_until)
+            .expect("leased")
+    };
+    let first = lease_of().await;
+    // The request outlives the lease it started with: the worker extends it.
+    app.clock.advance(chrono::Duration::seconds(25));
+    let renewed = eventually(DEADLINE, || async { Some(lease_of().await).filter(|l| *l > first) }).await;
+    app.clock.advance(chrono::Duration::seconds(10));
+    assert!(app.now() > first && app.now() < renewed, "past the first lease, within the renewed one");
+    let taken = task_service::store::reclaim_expired_tasks(app.state.db.writer(), app.now()).await.expect("reclaim");
+    assert_eq!(taken, 0, "a renewed lease is not reclaimed");
+    sink.release();
+    let done = app.wait_status(&task.id, TaskStatus::Succeeded).await;
+    assert_eq!(done.attempts, 1);
+    assert_eq!(sink.count("/hold"), 1);
+}

@@ -158,3 +158,30 @@ async fn schedule_names_are_per_tenant() {
         assert_eq!(dup.code(), tonic::Code::AlreadyExists);
     }
 }
+
+#[tokio::test]
+async fn a_disabled_business_system_runs_no_schedules() {
+    let app = spawn_app_with(|s| s.worker.enabled = false).await;
+    let creds = app.register_business("cron-off", 0).await;
+    let schedule = app
+        .schedules()
+        .create_schedule(as_business(
+            &creds.api_key,
+            &creds.api_secret,
+            create("minutely", "* * * * *", MissedSlotPolicy::RunOnce),
+        ))
+        .await
+        .expect("create")
+        .into_inner();
+    app.business()
+        .update_business_system(app.platform(pb::UpdateBusinessSystemRequest {
+            id: creds.system.id.clone(),
+            status: pb::BusinessStatus::Disabled as i32,
+            ..Default::default()
+        }))
+        .await
+        .expect("disable");
+    app.clock.advance(chrono::Duration::seconds(60));
+    assert_eq!(task_service::worker::scheduler::tick(&app.state).await.expect("tick"), 0);
+    assert!(runs_of(&app, &schedule.id).await.is_empty());
+}

@@ -1,6 +1,7 @@
 //! A local webhook receiver: records every request and answers per path:
 //! `/ok` 200, `/fail` 500, `/gone` 410, `/throttle` 429 with `Retry-After:
-//! 120`, `/big` 200 with a 100 KiB body, `/slow` 200 after 300 ms. It also
+//! 120`, `/big` 200 with a 100 KiB body, `/slow` 200 after 300 ms, `/hold`
+//! 200 once the test calls [`Sink::release`]. It also
 //! tracks how many requests per `webhook-id` are in progress at once, so a
 //! test can prove no task ever ran twice concurrently.
 
@@ -35,6 +36,7 @@ struct Inner {
 #[derive(Clone, Default)]
 pub struct Sink {
     inner: Arc<Mutex<Inner>>,
+    gate: Arc<tokio::sync::Notify>,
     pub addr: Option<SocketAddr>,
 }
 
@@ -60,6 +62,11 @@ impl Sink {
 
     pub fn count(&self, path: &str) -> usize {
         self.inner.lock().expect("sink lock").received.iter().filter(|r| r.path == path).count()
+    }
+
+    /// Lets the requests waiting on `/hold` answer.
+    pub fn release(&self) {
+        self.gate.notify_waiters();
     }
 
     pub fn max_concurrent_same_id(&self) -> usize {
@@ -91,6 +98,10 @@ async fn handle(State(sink): State<Sink>, uri: Uri, headers: HeaderMap, body: By
         "/redirect" => (StatusCode::FOUND, [("location", "/ok")]).into_response(),
         "/throttle" => (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "120")]).into_response(),
         "/big" => (StatusCode::OK, "x".repeat(100 * 1024)).into_response(),
+        "/hold" => {
+            sink.gate.notified().await;
+            StatusCode::OK.into_response()
+        }
         "/slow" => {
             tokio::time::sleep(Duration::from_millis(300)).await;
             StatusCode::OK.into_response()

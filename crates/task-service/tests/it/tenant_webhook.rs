@@ -90,3 +90,42 @@ async fn a_tenant_webhook_url_becomes_its_endpoint_and_receives_events() {
         .expect("clear webhook");
     assert_eq!(endpoints().await[0].status, EndpointStatus::Disabled as i32);
 }
+
+#[tokio::test]
+async fn deleting_a_tenant_disables_its_webhook() {
+    let app = spawn_app().await;
+    let secret = app.state.settings.auth.internal_secret.clone().expect("secret");
+    let users = UserService::spawn_with(&secret, Some(app.grpc_url.clone())).await;
+    let admin = users.admin_token().await;
+    let mut tenants = TenantServiceClient::new(users.channel.clone());
+    let tenant = tenants
+        .create_tenant(authed(
+            &admin,
+            upb::CreateTenantRequest {
+                tenant_code: "leaving".into(),
+                name: "Leaving Ltd".into(),
+                max_accounts: 1,
+                max_daily_messages: 10,
+                webhook_url: "https://leaving.example.com/hook".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("create tenant")
+        .into_inner();
+    tenants
+        .delete_tenant(authed(&admin, upb::DeleteTenantRequest { tenant_id: tenant.id.clone() }))
+        .await
+        .expect("delete tenant");
+    let endpoints = app
+        .endpoints()
+        .list_endpoints(
+            app.platform(pb::ListEndpointsRequest { owner: format!("tenant:{}", tenant.id), ..Default::default() }),
+        )
+        .await
+        .expect("list")
+        .into_inner()
+        .endpoints;
+    assert_eq!(endpoints.len(), 1);
+    assert_eq!(endpoints[0].status, EndpointStatus::Disabled as i32);
+}

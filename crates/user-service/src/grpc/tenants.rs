@@ -113,6 +113,15 @@ impl Api {
     ) -> Result<pb::Tenant> {
         call.require_platform_admin()?;
         let tenant_id = non_empty(tenant_id).ok_or_else(|| Error::invalid("tenant_id", "required"))?;
+        if status == store::STATUS_DELETED {
+            // A deleted tenant's webhook stops before the tenant goes (the
+            // task center unreachable → UNAVAILABLE, nothing deleted). Done
+            // outside the transaction: no writer waits on the network.
+            let current = store::find_tenant(self.state.db.writer(), tenant_id).await?;
+            if current.as_ref().is_some_and(|t| t.webhook_url.is_some()) {
+                self.state.webhooks.sync(tenant_id, None).await?;
+            }
+        }
         let now = self.state.clock.now();
         let txn = self.state.db.writer().begin().await?;
         let old = store::find_tenant(&txn, tenant_id)
