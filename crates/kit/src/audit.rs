@@ -46,9 +46,7 @@ pub struct AuditEntry {
     pub tenant_id: String,
     /// The acting user (a user, or the owner of an API key).
     pub user_id: Option<String>,
-    /// `user`, `api_key`, `service` or `business`. `AuditLog` has no field
-    /// for it yet (RecordAudit stores every recorded row as `service`), so it
-    /// and `actor` reach only this service's logs.
+    /// `user`, `api_key`, `service` or `business`.
     pub principal_kind: String,
     /// Who acted, e.g. `api key <id>` or `business system billing`; no secret.
     pub actor: String,
@@ -116,6 +114,8 @@ impl AuditEntry {
             service: service.to_owned(),
             // The user service stamps rows with its own clock.
             created_at: None,
+            principal_kind: self.principal_kind.clone(),
+            actor: self.actor.clone(),
         }
     }
 }

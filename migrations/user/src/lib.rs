@@ -16,6 +16,7 @@ mod m20261123_000001_tenants_users;
 mod m20261123_000002_rbac;
 mod m20261123_000003_sessions_keys;
 mod m20261123_000004_audit_quota;
+mod m20261123_000005_audit_actor;
 
 /// Runs the user service's migrations in order.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_rbac::Migration),
             Box::new(m20261123_000003_sessions_keys::Migration),
             Box::new(m20261123_000004_audit_quota::Migration),
+            Box::new(m20261123_000005_audit_actor::Migration),
         ]
     }
 }

@@ -113,7 +113,10 @@ async fn management_calls_are_audited_in_the_user_service_without_secrets() {
         (Some("billing"), "business_system")
     );
     assert!(!register.request_id.is_empty(), "the caller's request id is kept");
+    assert_eq!((register.principal_kind.as_str(), register.actor.as_str()), ("service", "service test-service"));
     let endpoint = platform.iter().find(|r| r.operation == "endpoint.create").expect("endpoint row");
+    assert_eq!(endpoint.principal_kind, "business", "who acted is kept");
+    assert_eq!(endpoint.actor, "business system billing");
     let shown = wework_kit::events::struct_to_json(endpoint.new_value.as_ref().expect("new value"));
     assert_eq!(shown["url"], "https://hooks.example.com/in");
     assert_eq!(tenant_trail.iter().find(|r| r.service == "task-service").map(|r| r.tenant_id.as_str()), Some(&*tenant));

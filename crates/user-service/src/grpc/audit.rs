@@ -20,6 +20,8 @@ pub struct Entry {
     pub tenant_id: String,
     pub user_id: Option<String>,
     pub principal_kind: String,
+    /// Set by other services' rows (RecordAudit): who acted, without a user id.
+    pub actor: Option<String>,
     pub service: String,
     pub operation: String,
     pub resource_type: String,
@@ -66,6 +68,16 @@ impl Entry {
     }
 }
 
+/// The kind a service reports for its caller; anything unknown is `service`.
+fn recorded_kind(kind: &str) -> &'static str {
+    match kind {
+        "user" => "user",
+        "api_key" => "api_key",
+        "business" => "business",
+        _ => "service",
+    }
+}
+
 fn kind_name(kind: wework_kit::auth::PrincipalKind) -> &'static str {
     match kind {
         wework_kit::auth::PrincipalKind::User => "user",
@@ -80,6 +92,7 @@ fn to_new_audit(entry: Entry, meta: &RequestMeta, now: chrono::DateTime<chrono::
         tenant_id: entry.tenant_id,
         user_id: entry.user_id,
         principal_kind: entry.principal_kind,
+        actor: entry.actor,
         operation: entry.operation,
         resource_type: entry.resource_type,
         resource_id: entry.resource_id,
@@ -135,6 +148,8 @@ fn to_proto(m: store::AuditModel) -> pb::AuditLog {
         request_id: m.request_id.unwrap_or_default(),
         service: m.service,
         created_at: Some(ts(m.created_at)),
+        principal_kind: m.principal_kind,
+        actor: m.actor.unwrap_or_default(),
     }
 }
 
@@ -163,7 +178,8 @@ impl AuditService for Api {
             let entry = Entry {
                 tenant_id: tenant_id.to_owned(),
                 user_id: non_empty(&e.user_id).map(str::to_owned),
-                principal_kind: "service".into(),
+                principal_kind: recorded_kind(&e.principal_kind).into(),
+                actor: non_empty(&e.actor).map(|a| a.chars().take(128).collect()),
                 service,
                 operation: operation.to_owned(),
                 resource_type: resource_type.to_owned(),

@@ -17,6 +17,7 @@ pub struct NewAudit {
     pub user_id: Option<String>,
     /// `PRINCIPAL_*`.
     pub principal_kind: String,
+    pub actor: Option<String>,
     pub operation: String,
     pub resource_type: String,
     pub resource_id: Option<String>,
@@ -50,6 +51,7 @@ pub async fn insert_audit<C: ConnectionTrait>(db: &C, new: NewAudit) -> Result<A
         tenant_id: Set(new.tenant_id),
         user_id: Set(new.user_id),
         principal_kind: Set(new.principal_kind),
+        actor: Set(new.actor),
         operation: Set(new.operation),
         resource_type: Set(new.resource_type),
         resource_id: Set(new.resource_id),

@@ -431,6 +431,7 @@ async fn tenants_keys_audit_and_signing_keys() {
                     tenant_id: tn.id.clone(),
                     user_id: None,
                     principal_kind: store::PRINCIPAL_SERVICE.into(),
+                    actor: Some("service test".into()),
                     operation: (*op).into(),
                     resource_type: "user".into(),
                     resource_id: Some(format!("u{i}")),

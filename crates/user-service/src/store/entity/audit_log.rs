@@ -11,6 +11,8 @@ pub struct Model {
     pub tenant_id: String,
     pub user_id: Option<String>,
     pub principal_kind: String,
+    /// Who acted, for rows recorded by other services (no user id).
+    pub actor: Option<String>,
     pub operation: String,
     pub resource_type: String,
     pub resource_id: Option<String>,
