@@ -75,7 +75,8 @@ pub(super) async fn run(worker: &Worker, task: task::Model, claim_id: String) ->
     let policy = ResponsePolicy { retry_statuses: worker.state.settings.delivery.retry_statuses.clone() };
     let error_kind = report.error.as_ref().map(|e| match e.kind {
         DeliveryErrorKind::Timeout => ErrorKind::Timeout,
-        DeliveryErrorKind::Refused | DeliveryErrorKind::InvalidRequest => ErrorKind::SsrfBlocked,
+        DeliveryErrorKind::Refused => ErrorKind::SsrfBlocked,
+        DeliveryErrorKind::InvalidRequest => ErrorKind::InvalidRequest,
         DeliveryErrorKind::Connect | DeliveryErrorKind::Other => ErrorKind::Network,
     });
     let outcome = judge(report.status, error_kind, report.retry_after, &policy);
