@@ -114,6 +114,18 @@ impl Injector for MetadataInjector<'_> {
     }
 }
 
+/// Whether a failed call is worth repeating: the server was unreachable or
+/// did not answer in time (a channel's own request timeout surfaces as
+/// CANCELLED with tonic's `TimeoutExpired` message). Shared by every client
+/// that retries (event publisher, audit recorder).
+pub fn is_transient(status: &tonic::Status) -> bool {
+    match status.code() {
+        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded => true,
+        tonic::Code::Cancelled => status.message() == tonic::TimeoutExpired(()).to_string(),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

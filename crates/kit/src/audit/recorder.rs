@@ -8,13 +8,14 @@
 //! row at a time is enough: only management calls are audited, and a user
 //! service that is down fills the queue, which then drops instead of growing.
 
+use crate::grpc_client::is_transient;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc};
-use tonic::{Code, Status};
+use tonic::Status;
 use wework_proto::common::PageRequest;
 use wework_proto::user::audit_service_client::AuditServiceClient;
 use wework_proto::user::tenant_service_client::TenantServiceClient;
@@ -207,16 +208,6 @@ pub(super) async fn drain<S, Sl, F>(
             }
         }
         shared.finished();
-    }
-}
-
-/// Worth retrying: the user service was unreachable or did not answer in
-/// time (the channel's own timeout surfaces as CANCELLED).
-pub(super) fn is_transient(status: &Status) -> bool {
-    match status.code() {
-        Code::Unavailable | Code::DeadlineExceeded => true,
-        Code::Cancelled => status.message() == tonic::TimeoutExpired(()).to_string(),
-        _ => false,
     }
 }
 

@@ -8,9 +8,10 @@ use tonic::{Code, Status};
 use wework_proto::common::OperationResult;
 use wework_proto::user::AuditLog;
 
-use super::recorder::{Shared, Sink, drain, is_transient};
+use super::recorder::{Shared, Sink, drain};
 use super::*;
 use crate::events::struct_to_json;
+use crate::grpc_client::is_transient;
 
 fn entry(n: u32) -> AuditEntry {
     AuditEntry::new("t1", "endpoint.create", "endpoint", &format!("e{n}"))

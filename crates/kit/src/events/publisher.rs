@@ -10,13 +10,14 @@
 //! is returned at once. Calls carry a service token: `PublishEvent` is for
 //! service principals only.
 
+use crate::grpc_client::is_transient;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
 use serde_json::Value;
-use tonic::{Code, Status};
+use tonic::Status;
 use wework_proto::common::Event;
 use wework_proto::task::PublishEventRequest;
 use wework_proto::task::task_service_client::TaskServiceClient;
@@ -145,17 +146,6 @@ where
     }
 }
 
-/// Worth retrying: the task center was unreachable or did not answer in
-/// time. The channel's own request timeout surfaces as CANCELLED with
-/// tonic's `TimeoutExpired` message.
-fn is_transient(status: &Status) -> bool {
-    match status.code() {
-        Code::Unavailable | Code::DeadlineExceeded => true,
-        Code::Cancelled => status.message() == tonic::TimeoutExpired(()).to_string(),
-        _ => false,
-    }
-}
-
 /// The pause after failed attempt `attempt` (1-based): 100 ms, 400 ms, …, ±25 %.
 fn backoff(attempt: u32, rng: &mut impl Rng) -> Duration {
     let nominal = FIRST_DELAY * 4u32.saturating_pow(attempt.saturating_sub(1));
@@ -168,6 +158,7 @@ mod tests {
 
     use secrecy::SecretString;
     use serde_json::json;
+    use tonic::Code;
 
     use super::*;
     use crate::clock::ManualClock;

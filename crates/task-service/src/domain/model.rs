@@ -52,14 +52,10 @@ impl NewTaskSpec {
     }
 
     /// Parses a schedule's template: its `business_unique_id` and
-    /// `scheduled_at` are ignored, as each run gets its own from [`Self::for_slot`].
+    /// `scheduled_at` are ignored: each run gets its own key
+    /// ([`BusinessUniqueId::for_slot`]) and its slot as due time.
     pub fn parse_template(prefix: &str, spec: pb::TaskSpec, now: DateTime<Utc>) -> Result<Self, FieldError> {
         Self::parse_rest(prefix, spec, BusinessUniqueId::template(), now)
-    }
-
-    /// The run of a schedule (whose template this is) for `slot`.
-    pub fn for_slot(&self, schedule_id: &str, slot: DateTime<Utc>) -> Self {
-        Self { business_unique_id: BusinessUniqueId::for_slot(schedule_id, slot), scheduled_at: slot, ..self.clone() }
     }
 
     fn parse_rest(
@@ -216,7 +212,7 @@ impl EndpointUpsert {
 pub struct NewSchedule {
     pub name: DisplayName,
     pub cron: CronSchedule,
-    /// What each run creates; see [`NewTaskSpec::for_slot`].
+    /// What each run creates; see [`BusinessUniqueId::for_slot`].
     pub template: NewTaskSpec,
     pub missed_slot_policy: MissedSlotPolicy,
 }

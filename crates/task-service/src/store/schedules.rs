@@ -115,12 +115,6 @@ mod base64_body {
     }
 }
 
-/// The idempotency key of the run of `schedule_id` at `slot`: a replayed
-/// slot finds the task it already created.
-pub fn slot_unique_id(schedule_id: &str, slot: DateTime<Utc>) -> String {
-    format!("{schedule_id}:{}", slot.format("%Y-%m-%dT%H:%M:%SZ"))
-}
-
 /// A validated schedule ready to insert.
 #[derive(Debug, Clone)]
 pub struct NewSchedule {
@@ -287,15 +281,15 @@ pub async fn advance_schedule<C: ConnectionTrait>(
     Ok(done.rows_affected == 1)
 }
 
-/// Runs `slot` of `schedule`: claims the tick, creates `task` (its key and
-/// schedule id are set here) and advances the schedule, in one transaction.
-/// `None` when the slot was already fired (by another replica) or the
+/// Runs `slot` of `schedule`: claims the tick, creates `task` (carrying the
+/// slot's key, `BusinessUniqueId::for_slot`) and advances the schedule, in one
+/// transaction. `None` when the slot was already fired (by another replica) or the
 /// schedule changed since it was read; then nothing is written.
 pub async fn fire_slot<C: TransactionTrait>(
     db: &C,
     schedule: &schedule::Model,
     slot: DateTime<Utc>,
-    mut task: NewTask,
+    task: NewTask,
     next_run_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, DbErr> {
@@ -316,8 +310,6 @@ pub async fn fire_slot<C: TransactionTrait>(
         }
         Err(e) => return Err(e),
     }
-    task.business_unique_id = slot_unique_id(&schedule.id, slot);
-    task.schedule_id = Some(schedule.id.clone());
     let created = super::create_tasks(&txn, vec![task], now).await?;
     let Some((row, _)) = created.into_iter().next() else {
         return Err(DbErr::RecordNotInserted);

@@ -51,7 +51,7 @@ fn new_schedule(business: &str, tenant: Option<&str>, name: &str, next: DateTime
 
 fn run_of(s: &schedule::Model, slot: DateTime<Utc>) -> NewTask {
     let template = TaskTemplate::from_stored(&s.template).expect("stored template");
-    template.to_task(s, "ignored".into(), slot)
+    template.to_task(s, crate::domain::validate::BusinessUniqueId::for_slot(&s.id, slot).into_inner(), slot)
 }
 
 #[test]
@@ -60,11 +60,6 @@ fn template_round_trips_with_a_base64_body() {
     let stored = t.to_stored();
     assert!(stored.contains("\"body\":\"eyJrIjoxfQD/\""), "{stored}");
     assert_eq!(TaskTemplate::from_stored(&stored).expect("parses"), t);
-}
-
-#[test]
-fn slot_keys_are_rfc3339() {
-    assert_eq!(slot_unique_id("s1", at("2030-01-02T03:04:00Z")), "s1:2030-01-02T03:04:00Z");
 }
 
 #[tokio::test]

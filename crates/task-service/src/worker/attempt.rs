@@ -13,7 +13,7 @@ use crate::delivery::{AttemptReport, DeliveryErrorKind, OutboundRequest, Signing
 use crate::domain::retry::{AttemptOutcome, ErrorKind, ResponsePolicy, RetrySchedule, judge};
 use crate::error::{Error, Result};
 use crate::ratelimit::Decision;
-use crate::store::entity::task;
+use crate::store::entity::{business_system, task};
 use crate::store::{AttemptRecord, NextStep, from_json_list};
 
 /// What the writer does with a claimed task.
@@ -37,7 +37,10 @@ struct Target {
 
 pub(super) async fn run(worker: &Worker, task: task::Model, claim_id: String) -> Attempt {
     let started_at = worker.state.clock.now();
-    let target = match resolve(worker, &task).await {
+    // One lookup (cached) serves both the rate limit and, for a URL task, its secret.
+    let business = worker.state.business_by_id(&task.business_id).await;
+    let rate = business.as_ref().ok().and_then(Option::as_ref).map_or(0, |b| b.rate_limit);
+    let target = match resolve(worker, &task, business).await {
         Ok(Ok(target)) => target,
         Ok(Err(refusal)) => {
             return finish(worker, &task, claim_id, started_at, refused(refusal), AttemptOutcome::Permanent);
@@ -51,7 +54,7 @@ pub(super) async fn run(worker: &Worker, task: task::Model, claim_id: String) ->
             return finish(worker, &task, claim_id, started_at, report, outcome);
         }
     };
-    let rate = u32::try_from(business_rate(worker, &task).await).unwrap_or(0);
+    let rate = u32::try_from(rate).unwrap_or(0);
     if rate > 0
         && let Decision::Wait(wait) = worker.state.limiter.check(&task.business_id, rate).await
     {
@@ -153,7 +156,11 @@ fn refused(message: String) -> AttemptReport {
 }
 
 /// `Ok(Err(reason))` when the task must fail without a request.
-async fn resolve(worker: &Worker, task: &task::Model) -> Result<std::result::Result<Target, String>> {
+async fn resolve(
+    worker: &Worker,
+    task: &task::Model,
+    business: Result<Option<business_system::Model>>,
+) -> Result<std::result::Result<Target, String>> {
     let state = &worker.state;
     if let Some(endpoint_id) = &task.endpoint_id {
         let Some(endpoint) = state.endpoint_by_id(endpoint_id).await? else {
@@ -170,7 +177,7 @@ async fn resolve(worker: &Worker, task: &task::Model) -> Result<std::result::Res
             secrets: state.endpoint_secrets(&endpoint)?,
         }));
     }
-    let Some(business) = state.business_by_id(&task.business_id).await? else {
+    let Some(business) = business? else {
         return Ok(Err("business system no longer exists".to_owned()));
     };
     let headers: Vec<(String, String)> = match &task.headers {
@@ -189,11 +196,4 @@ async fn resolve(worker: &Worker, task: &task::Model) -> Result<std::result::Res
             business.previous_secret_until,
         )?,
     }))
-}
-
-async fn business_rate(worker: &Worker, task: &task::Model) -> i32 {
-    match worker.state.business_by_id(&task.business_id).await {
-        Ok(Some(b)) => b.rate_limit,
-        _ => 0,
-    }
 }

@@ -147,7 +147,8 @@ async fn run_schedule(
                 return Ok(false);
             }
             let template = TaskTemplate::from_stored(&s.template)?;
-            let task = template.to_task(s, store::slot_unique_id(&s.id, slot), slot);
+            let key = crate::domain::validate::BusinessUniqueId::for_slot(&s.id, slot);
+            let task = template.to_task(s, key.into_inner(), slot);
             let fired = store::fire_slot(db, s, slot, task, next_run_at, now).await?;
             if let Some(task_id) = &fired {
                 tracing::debug!(schedule = %s.id, %slot, task = %task_id, "schedule slot fired");

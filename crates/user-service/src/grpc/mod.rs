@@ -42,20 +42,7 @@ pub(crate) async fn respond<T>(
 pub(crate) fn page_cursor(
     page: Option<&wework_proto::common::PageRequest>,
 ) -> Result<Option<crate::store::Cursor>, crate::error::Error> {
-    let token = page.map(|p| p.page_token.as_str()).unwrap_or_default();
-    let cursor: Option<wework_kit::pagination::TimeCursor> = wework_kit::pagination::decode_token(token)?;
-    Ok(cursor.map(|c| crate::store::Cursor {
-        created_at: chrono::DateTime::from_timestamp_micros(c.t).unwrap_or_default(),
-        id: c.id,
-    }))
+    Ok(wework_kit::pagination::request_cursor(page)?)
 }
 
-pub(crate) fn next_page(next: Option<crate::store::Cursor>) -> wework_proto::common::PageResponse {
-    let token = next.map(|c| {
-        wework_kit::pagination::encode_token(&wework_kit::pagination::TimeCursor {
-            t: c.created_at.timestamp_micros(),
-            id: c.id,
-        })
-    });
-    wework_kit::pagination::page_response(token)
-}
+pub(crate) use wework_kit::pagination::next_page;
