@@ -90,7 +90,7 @@ impl AppState {
 
     /// Seals a signing secret for storage.
     pub fn seal(&self, secret: &SigningSecret) -> String {
-        self.secrets.encrypt(secret.to_whsec().as_bytes())
+        seal_signing_secret(&self.secrets, secret)
     }
 
     /// Opens a sealed signing secret.
@@ -130,4 +130,10 @@ fn endpoint_cache_key(id: &str) -> String {
 
 fn business_cache_key(api_key: &str) -> String {
     format!("business:key:{api_key}")
+}
+
+/// How a signing secret is stored (sealed `whsec_` text); also used at
+/// start-up, before an `AppState` exists.
+pub fn seal_signing_secret(secrets: &SecretBox, secret: &SigningSecret) -> String {
+    secrets.encrypt(secret.to_whsec().as_bytes())
 }

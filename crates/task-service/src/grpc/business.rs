@@ -50,14 +50,12 @@ struct Credentials {
 }
 
 impl Credentials {
-    /// Seals the same way as `AppState::seal` (the `whsec_` text), so
-    /// `AppState::open` reads rows created before the state exists.
     fn issue(secrets: &SecretBox) -> Self {
         let api_secret = random_token(API_SECRET_BYTES);
         let signing = SigningSecret::generate();
         Self {
             api_secret_hash: sha256_hex(api_secret.as_bytes()),
-            sealed_signing: secrets.encrypt(signing.to_whsec().as_bytes()),
+            sealed_signing: crate::state::seal_signing_secret(secrets, &signing),
             api_secret,
             signing,
         }

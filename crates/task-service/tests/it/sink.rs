@@ -1,6 +1,6 @@
 //! A local webhook receiver: records every request and answers per path:
 //! `/ok` 200, `/fail` 500, `/gone` 410, `/throttle` 429 with `Retry-After:
-//! 120`, `/big` 200 with a 100 KiB body, `/slow` 200 after 300 ms, `/hold`
+//! 120`, `/big` 200 with a 100 KiB body, `/hold`
 //! 200 once the test calls [`Sink::release`]. It also
 //! tracks how many requests per `webhook-id` are in progress at once, so a
 //! test can prove no task ever ran twice concurrently.
@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -100,10 +99,6 @@ async fn handle(State(sink): State<Sink>, uri: Uri, headers: HeaderMap, body: By
         "/big" => (StatusCode::OK, "x".repeat(100 * 1024)).into_response(),
         "/hold" => {
             sink.gate.notified().await;
-            StatusCode::OK.into_response()
-        }
-        "/slow" => {
-            tokio::time::sleep(Duration::from_millis(300)).await;
             StatusCode::OK.into_response()
         }
         _ => (StatusCode::OK, "ok").into_response(),
