@@ -1,0 +1,1 @@
+//! The driver against a local stub instance: classification, retries, timeouts.
