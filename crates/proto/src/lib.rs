@@ -21,6 +21,11 @@ pub mod wework {
             tonic::include_proto!("wework.task.v1");
         }
     }
+    pub mod account {
+        pub mod v1 {
+            tonic::include_proto!("wework.account.v1");
+        }
+    }
     pub mod bench {
         pub mod v1 {
             tonic::include_proto!("wework.bench.v1");
@@ -28,6 +33,7 @@ pub mod wework {
     }
 }
 
+pub use wework::account::v1 as account;
 pub use wework::bench::v1 as bench;
 pub use wework::common::v1 as common;
 pub use wework::task::v1 as task;
