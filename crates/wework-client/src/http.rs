@@ -138,11 +138,14 @@ impl HttpProvider {
         let status = response.status();
         let header_retry = retry_after_header(&response);
         let bytes = response.bytes().await.map_err(transport_error)?;
-        match serde_json::from_slice::<Envelope<T>>(&bytes) {
-            Ok(envelope) if envelope.code == 0 => envelope.data.ok_or_else(|| ProviderError::Unavailable {
-                message: format!("{path}: success without data"),
-                timed_out: false,
-            }),
+        // The envelope first with `data` untyped: an error's `data`, or a unit
+        // call's missing one, must not hide the code.
+        match serde_json::from_slice::<Envelope<serde_json::Value>>(&bytes) {
+            Ok(envelope) if envelope.code == 0 => {
+                serde_json::from_value(envelope.data.unwrap_or(serde_json::Value::Null)).map_err(|_| {
+                    ProviderError::Unavailable { message: format!("{path}: unreadable data"), timed_out: false }
+                })
+            }
             Ok(envelope) => Err(classify(
                 ErrorCode::from_code(envelope.code),
                 status.as_u16(),

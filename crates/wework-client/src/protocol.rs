@@ -383,6 +383,10 @@ pub struct GroupMember {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceHealth {
     pub version: String,
+    /// Changes whenever the instance process restarts (its clients' sessions
+    /// may be gone): the platform counts restarts and checks its accounts.
+    #[serde(default)]
+    pub boot_id: String,
     pub clients: u32,
     pub online: u32,
 }
