@@ -1,0 +1,1 @@
+//! Conversations, contacts and groups: rules (filled in by the directory work).

@@ -1,0 +1,113 @@
+//! Who is calling and which tenant's rows they reach. A tenant user or API
+//! key is confined to its own tenant (another tenant's account is simply
+//! not found); a platform super-admin or a service principal may name any
+//! tenant. Instance management is the platform's alone.
+
+use tonic::Request;
+use wework_kit::audit::{AuditEntry, RequestMeta};
+use wework_kit::auth::{Principal, PrincipalKind, require};
+
+use crate::domain::OperatorType;
+use crate::error::{Error, Result};
+use crate::state::AppState;
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub meta: RequestMeta,
+}
+
+impl Caller {
+    pub fn is_platform(&self) -> bool {
+        self.principal.is_service() || self.principal.is_super_admin()
+    }
+
+    pub fn require(&self, permission: &str) -> Result<()> {
+        Ok(require(&self.principal, permission)?)
+    }
+
+    /// Instance management and other platform-wide powers.
+    pub fn require_platform(&self, permission: &str) -> Result<()> {
+        if !self.is_platform() {
+            return Err(Error::PermissionDenied("platform administrators only".to_owned()));
+        }
+        self.require(permission)
+    }
+
+    /// Calls only other services make (e.g. `ReportEvent`).
+    pub fn require_service(&self) -> Result<()> {
+        if !self.principal.is_service() {
+            return Err(Error::PermissionDenied("service principals only".to_owned()));
+        }
+        Ok(())
+    }
+
+    /// The tenant whose rows this call reaches: the caller's own; a platform
+    /// caller may name another (`requested`), or none (every tenant, `None`).
+    pub fn tenant_scope(&self, requested: &str) -> Result<Option<String>> {
+        let requested = requested.trim();
+        if self.is_platform() {
+            if !requested.is_empty() {
+                return Ok(Some(requested.to_owned()));
+            }
+            return Ok(Some(self.principal.tenant_id.clone()).filter(|t| !t.is_empty() && !self.principal.is_service()));
+        }
+        if !requested.is_empty() && requested != self.principal.tenant_id {
+            return Err(Error::PermissionDenied("another tenant's accounts".to_owned()));
+        }
+        Ok(Some(self.principal.tenant_id.clone()))
+    }
+
+    /// Rows of a single resource addressed by id: a tenant caller reaches
+    /// its own tenant; a platform caller reaches any.
+    pub fn row_scope(&self) -> Option<String> {
+        if self.is_platform() { None } else { Some(self.principal.tenant_id.clone()) }
+    }
+
+    /// The tenant a created account belongs to. Platform callers without a
+    /// tenant of their own (services) cannot create accounts.
+    pub fn own_tenant(&self) -> Result<String> {
+        if self.principal.tenant_id.is_empty() {
+            return Err(Error::precondition("NO_TENANT", "the caller acts for no tenant"));
+        }
+        Ok(self.principal.tenant_id.clone())
+    }
+
+    /// Who the history records for a change this caller made.
+    pub fn operator(&self) -> (OperatorType, Option<String>) {
+        let p = &self.principal;
+        let id = p.user_id.clone().or_else(|| p.api_key_id.clone()).or_else(|| p.service.clone());
+        let kind = if p.is_service() { OperatorType::System } else { OperatorType::User };
+        (kind, id)
+    }
+
+    /// An audit row for what this caller did to a resource of `tenant`.
+    pub fn audit(&self, tenant: &str, operation: &str, resource_type: &str, resource_id: &str) -> AuditEntry {
+        let p = &self.principal;
+        let tenant = if tenant.is_empty() { p.tenant_id.as_str() } else { tenant };
+        let mut entry = AuditEntry::new(tenant, operation, resource_type, resource_id);
+        entry.user_id = p.user_id.clone().filter(|u| !u.is_empty());
+        entry.principal_kind = match p.kind {
+            PrincipalKind::User => "user",
+            PrincipalKind::ApiKey => "api_key",
+            PrincipalKind::Service => "service",
+        }
+        .to_owned();
+        entry.actor = match (&p.user_id, &p.api_key_id, &p.service) {
+            (Some(user), _, _) => format!("user {user}"),
+            (None, Some(key), _) => format!("api key {key}"),
+            (None, None, Some(service)) => format!("service {service}"),
+            (None, None, None) => "the platform".to_owned(),
+        };
+        entry.meta = self.meta.clone();
+        entry
+    }
+}
+
+impl AppState {
+    /// Authenticates a bearer token into a [`Caller`].
+    pub async fn caller<T>(&self, req: &Request<T>) -> Result<Caller> {
+        let principal = self.authn.authenticate(req).await.map_err(|_| Error::Unauthenticated)?;
+        Ok(Caller { principal, meta: RequestMeta::from_request(req) })
+    }
+}

@@ -1,0 +1,1 @@
+//! Queries of conversations, contacts and groups (filled in by the directory work).
