@@ -38,8 +38,16 @@ async fn main() -> anyhow::Result<()> {
     let task = task_service::build(task_settings, wework_kit::clock::system()).await?;
     let task_task = tokio::spawn(task_service::serve(task, task_listeners, shutdown.clone()));
 
+    let account_settings = account_service::Settings::load()?;
+    let account_listeners = wework_kit::server::Listeners::bind(&account_settings.server).await?;
+    let account_grpc = account_listeners.grpc_addr();
+    let account_http = account_listeners.http_addr();
+    let account = account_service::build(account_settings, wework_kit::clock::system()).await?;
+    let account_task = tokio::spawn(account_service::serve(account, account_listeners, shutdown.clone()));
+
     println!("WeWork platform is running (Ctrl-C to stop)");
     println!("  user-service   gRPC http://{user_grpc}   metrics http://{user_http}/metrics");
+    println!("  account-service gRPC http://{account_grpc}   metrics http://{account_http}/metrics");
     println!("  task-service   gRPC http://{task_grpc}   metrics http://{task_http}/metrics");
     println!("  first login:   tenant `platform`, user `admin` (password printed above on the first start)");
 
@@ -47,6 +55,7 @@ async fn main() -> anyhow::Result<()> {
     let result = tokio::select! {
         r = user_task => r,
         r = task_task => r,
+        r = account_task => r,
     };
     shutdown.trigger();
     shutdown.wait_workers(Duration::from_secs(10)).await;

@@ -1,0 +1,20 @@
+//! Integration tests of the account service: the real service on a random
+//! port, a real user service (tokens, the tenant's `max_accounts`), and a
+//! WeWork simulator registered as its protocol instance. Instance callbacks
+//! are forwarded by the test through `ReportEvent`, as the callback service
+//! will. SQLite by default; MariaDB and Redis when `WEWORK_TEST_MYSQL_URL` /
+//! `WEWORK_TEST_REDIS_URL` are set.
+
+mod helpers;
+mod user_service;
+
+mod cache;
+mod faults;
+mod instances;
+mod isolation;
+mod login;
+mod quota;
+mod sessions;
+mod transitions;
+mod validation;
+mod watchdog;
