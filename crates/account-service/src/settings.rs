@@ -151,6 +151,9 @@ pub struct WatchdogSettings {
     pub batch: u64,
     /// Status events older than this and still unpublished are re-sent.
     pub outbox_retry_secs: u64,
+    /// Instances are asked for their health (and restarts noticed) this
+    /// often when nothing else reported them alive.
+    pub instance_probe_secs: u64,
 }
 
 impl Default for WatchdogSettings {
@@ -164,6 +167,7 @@ impl Default for WatchdogSettings {
             recover_backoff_max_secs: 600,
             batch: 100,
             outbox_retry_secs: 30,
+            instance_probe_secs: 30,
         }
     }
 }
@@ -179,5 +183,6 @@ impl WatchdogSettings {
             "watchdog.recover_backoff_max_secs must be at least recover_backoff_secs",
         );
         p.check((1..=10_000).contains(&self.batch), "watchdog.batch must be within 1..=10000");
+        p.check(self.instance_probe_secs >= 1, "watchdog.instance_probe_secs must be at least 1");
     }
 }

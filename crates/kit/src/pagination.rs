@@ -95,6 +95,28 @@ fn invalid(field: &str, description: &str) -> Status {
     )
 }
 
+/// `%q%` for a case-insensitive `LIKE` (see [`ilike`]), with `!` escaping
+/// the wildcards so a user's `%` or `_` matches literally on both backends.
+pub fn like_pattern(q: &str) -> String {
+    let mut p = String::with_capacity(q.len() + 2);
+    p.push('%');
+    for ch in q.to_lowercase().chars() {
+        if matches!(ch, '!' | '%' | '_') {
+            p.push('!');
+        }
+        p.push(ch);
+    }
+    p.push('%');
+    p
+}
+
+/// `LOWER(col) LIKE pattern ESCAPE '!'` — case-insensitive on both backends
+/// (MySQL tables use a binary collation, so plain `LIKE` is case-sensitive there).
+pub fn ilike(col: impl sea_orm::sea_query::IntoColumnRef, pattern: &str) -> sea_orm::sea_query::Expr {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+    Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(pattern).escape('!'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,26 +168,4 @@ mod tests {
         assert_eq!(page_response(None).next_page_token, "");
         assert_eq!(page_response(Some("abc".into())).next_page_token, "abc");
     }
-}
-
-/// `%q%` for a case-insensitive `LIKE` (see [`ilike`]), with `!` escaping
-/// the wildcards so a user's `%` or `_` matches literally on both backends.
-pub fn like_pattern(q: &str) -> String {
-    let mut p = String::with_capacity(q.len() + 2);
-    p.push('%');
-    for ch in q.to_lowercase().chars() {
-        if matches!(ch, '!' | '%' | '_') {
-            p.push('!');
-        }
-        p.push(ch);
-    }
-    p.push('%');
-    p
-}
-
-/// `LOWER(col) LIKE pattern ESCAPE '!'` — case-insensitive on both backends
-/// (MySQL tables use a binary collation, so plain `LIKE` is case-sensitive there).
-pub fn ilike(col: impl sea_orm::sea_query::IntoColumnRef, pattern: &str) -> sea_orm::sea_query::Expr {
-    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
-    Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(pattern).escape('!'))
 }

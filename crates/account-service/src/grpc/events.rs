@@ -101,6 +101,10 @@ async fn apply_status(
         .with_error(update.error.clone())
         .with_extra(serde_json::json!({"notify_type": notify_type}));
     let outcome = lifecycle::update_account(state, &row.id, None, |current, now| {
+        // Checked again on the fresh row: the same event may arrive twice at once.
+        if event_id.is_some() && current.last_event_id == event_id {
+            return Ok(Decision::Skip("duplicate event".to_owned()));
+        }
         let (mut next, history) = match move_to(current, update.to, &cause, now) {
             Ok(moved) => moved,
             Err(e) => return Ok(Decision::Skip(format!("not applicable: {e}"))),

@@ -79,6 +79,10 @@ pub async fn start(state: &AppState, caller: &Caller, r: &pb::StartLoginRequest)
     let moved = lifecycle::update_account(state, &row.id, Some(&row.tenant_id), |current, _| {
         let (mut next, history) =
             move_to(current, AccountStatus::LoggingIn, &cause, state.clock.now()).map_err(refused)?;
+        if history.is_none() {
+            // Another StartLogin claimed the account between our read and this write.
+            return Err(Error::precondition("LOGIN_IN_PROGRESS", "a login of this account is already starting"));
+        }
         if next.instance_id.as_deref() != Some(inst.id.as_str()) {
             next.guid = None;
         }
@@ -102,6 +106,7 @@ pub async fn start(state: &AppState, caller: &Caller, r: &pb::StartLoginRequest)
     if new_slot && let Some(old) = row.instance_id.as_deref().filter(|old| *old != inst.id) {
         store::release_slot(state.db.writer(), old, state.clock.now()).await?;
     }
+    state.audit.record(caller.audit(&row.tenant_id, "account.login.start", "account", &row.id));
     match fetch_qr(state, &moved, &inst).await {
         Ok((guid, qr)) => {
             let done = qr_issued(state, &moved.id, Some(guid), qr, "qr code issued").await?;
@@ -131,6 +136,18 @@ async fn fetch_qr(state: &AppState, row: &account::Model, inst: &instance::Model
         device_name: Some(state.settings.provider.device_name.clone()),
     };
     let guid = driver.create_client(&req).await?.guid;
+    // Stored before anything else happens: the instance's first callbacks
+    // for this client must already resolve to the account.
+    let g = guid.clone();
+    lifecycle::update_account(state, &row.id, None, move |current, _| {
+        if lifecycle::status_of(current) != AccountStatus::LoggingIn {
+            return Ok(Decision::Skip("the login moved on".to_owned()));
+        }
+        let mut next = current.clone();
+        next.guid = Some(g.clone());
+        Ok(Decision::Write { row: Box::new(next), history: None })
+    })
+    .await?;
     let qr = driver.get_qr_code(&guid).await?;
     Ok((guid, qr))
 }
@@ -186,7 +203,7 @@ async fn login_failed(state: &AppState, id: &str, error: &Error) -> Result<()> {
 pub async fn refresh_qr(state: &AppState, caller: &Caller, id: &str) -> Result<pb::LoginState> {
     caller.require("account:login")?;
     let row = visible_account(state, caller, id).await?;
-    if !matches!(status_of(&row), AccountStatus::WaitingScan | AccountStatus::WaitingConfirm) {
+    if status_of(&row) != AccountStatus::WaitingScan {
         return Err(Error::precondition(
             "NOT_WAITING_FOR_SCAN",
             "only a login waiting for its scan gets a new QR code",
@@ -207,6 +224,8 @@ pub async fn submit_code(state: &AppState, caller: &Caller, r: &pb::SubmitVerify
     }
     let guid = row.guid.clone().ok_or_else(|| no_session("the login has no client"))?;
     let (driver, _) = driver_for(state, &row).await?;
+    // The code itself is never recorded.
+    state.audit.record(caller.audit(&row.tenant_id, "account.login.verify", "account", &row.id));
     match driver.submit_verify_code(&guid, &code).await {
         Ok(()) => Ok(login_state(&row)),
         Err(ProviderError::InvalidRequest(_)) => {
@@ -227,6 +246,7 @@ pub async fn logout(state: &AppState, caller: &Caller, id: &str) -> Result<pb::A
             Err(e) => return Err(e.into()),
         }
     }
+    state.audit.record(caller.audit(&row.tenant_id, "account.logout", "account", &row.id));
     let (kind, operator) = caller.operator();
     let cause = Cause::new("logged out by a user", kind, operator);
     let outcome = lifecycle::update_account(state, &row.id, Some(&row.tenant_id), |current, now| {
@@ -247,6 +267,7 @@ pub async fn recover(state: &AppState, caller: &Caller, id: &str) -> Result<pb::
     if row.guid.is_none() {
         return Err(no_session("the account never logged in; start a login"));
     }
+    state.audit.record(caller.audit(&row.tenant_id, "account.recover", "account", &row.id));
     let (kind, operator) = caller.operator();
     let cause = Cause::new("recovery requested", kind, operator);
     let outcome = lifecycle::update_account(state, &row.id, Some(&row.tenant_id), |current, now| {

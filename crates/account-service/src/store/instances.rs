@@ -142,3 +142,21 @@ pub async fn instances_by_ids<C: ConnectionTrait>(db: &C, ids: &[String]) -> Res
     }
     Entity::find().filter(Column::Id.is_in(ids.iter().cloned())).all(db).await
 }
+
+/// Instances not disabled whose last heartbeat is older than `before` (or
+/// missing): the watchdog probes their health.
+pub async fn instances_due_for_probe<C: ConnectionTrait>(
+    db: &C,
+    before: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<instance::Model>, DbErr> {
+    Entity::find()
+        .filter(Column::Status.ne(instance_status::DISABLED))
+        .filter(
+            sea_orm::Condition::any().add(Column::LastHeartbeatAt.is_null()).add(Column::LastHeartbeatAt.lt(before)),
+        )
+        .order_by_asc(Column::LastHeartbeatAt)
+        .limit(limit)
+        .all(db)
+        .await
+}

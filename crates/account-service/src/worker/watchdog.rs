@@ -4,7 +4,9 @@
 //! 2. offline/recovering accounts whose restore attempt is due are restored
 //!    on their instance: `online`, or the next attempt backed off, or
 //!    `error` once the attempts are spent;
-//! 3. status events the task center has not acknowledged are re-sent.
+//! 3. status events the task center has not acknowledged are re-sent;
+//! 4. instances not heard from for `instance_probe_secs` are asked for their
+//!    health; a new `boot_id` counts a restart and checks their accounts.
 //!
 //! Replicas race safely: every step is a compare-and-set on the account, and
 //! a restore attempt first pushes `next_recover_at` past its own run, so
@@ -32,6 +34,8 @@ pub struct TickReport {
     pub restored: usize,
     pub gave_up: usize,
     pub events_relayed: usize,
+    pub instances_probed: usize,
+    pub instance_restarts: usize,
 }
 
 pub fn policy(state: &AppState) -> RecoveryPolicy {
@@ -49,7 +53,7 @@ pub async fn tick(state: &AppState) -> Result<TickReport> {
     let batch = state.settings.watchdog.batch;
     let now = state.clock.now();
     for row in store::silent_online_accounts(state.db.reader(), policy(state).stale_before(now), batch).await? {
-        if went_offline(state, &row.id, "heartbeat timeout").await? {
+        if went_offline(state, &row.id, "heartbeat timeout", true).await? {
             report.went_offline += 1;
         }
     }
@@ -62,17 +66,52 @@ pub async fn tick(state: &AppState) -> Result<TickReport> {
         }
     }
     report.events_relayed = relay_events(state).await?;
+    (report.instances_probed, report.instance_restarts) = probe_instances(state).await?;
     Ok(report)
 }
 
+/// Asks silent instances for their health, concurrently; an unreachable
+/// instance is only logged (its accounts' own heartbeats tell the rest).
+async fn probe_instances(state: &AppState) -> Result<(usize, usize)> {
+    let before = state.clock.now() - Duration::seconds(state.settings.watchdog.instance_probe_secs as i64);
+    let due = store::instances_due_for_probe(state.db.reader(), before, 100).await?;
+    let probes = due.iter().map(|inst| async move {
+        let token = state.open(&inst.token_sealed)?;
+        match state.providers.driver(&inst.api_url, &token).health().await {
+            Ok(h) => {
+                let now = state.clock.now();
+                let restarted =
+                    store::record_instance_heartbeat(state.db.writer(), &inst.id, &h.boot_id, &h.version, now).await?;
+                if restarted == Some(true) {
+                    tracing::warn!(instance = %inst.name, "instance restarted; checking its accounts");
+                    instance_restarted(state, &inst.id).await?;
+                    return Ok::<_, Error>(true);
+                }
+                Ok(false)
+            }
+            Err(e) => {
+                tracing::warn!(instance = %inst.name, error = %e.code(), "instance health probe failed");
+                Ok(false)
+            }
+        }
+    });
+    let results = futures::future::join_all(probes).await;
+    let restarts = results.iter().filter(|r| matches!(r, Ok(true))).count();
+    if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
+        return Err(e);
+    }
+    Ok((due.len(), restarts))
+}
+
 /// Online → offline with a recovery scheduled now. False if the account
-/// was no longer online (a heartbeat or another replica got there first).
-async fn went_offline(state: &AppState, id: &str, reason: &str) -> Result<bool> {
+/// was no longer online, or (`only_if_silent`) a heartbeat arrived since
+/// the scan — another replica or the instance got there first.
+async fn went_offline(state: &AppState, id: &str, reason: &str, only_if_silent: bool) -> Result<bool> {
     let cause = Cause::new(reason, OperatorType::Auto, None);
     let stale_before = policy(state).stale_before(state.clock.now());
     let outcome = lifecycle::update_account(state, id, None, |current, now| {
         let still_silent = current.last_heartbeat_time.is_none_or(|t| t < stale_before);
-        if status_of(current) != AccountStatus::Online || (reason == "heartbeat timeout" && !still_silent) {
+        if status_of(current) != AccountStatus::Online || (only_if_silent && !still_silent) {
             return Ok(Decision::Skip("no longer silent".to_owned()));
         }
         let (mut next, history) = move_to(current, AccountStatus::Offline, &cause, now).map_err(lifecycle::refused)?;
@@ -90,7 +129,8 @@ async fn went_offline(state: &AppState, id: &str, reason: &str) -> Result<bool> 
 pub async fn instance_restarted(state: &AppState, instance_id: &str) -> Result<usize> {
     let mut n = 0;
     for row in store::accounts_with_sessions_on(state.db.writer(), instance_id, 10_000).await? {
-        if status_of(&row) == AccountStatus::Online && went_offline(state, &row.id, "instance restarted").await? {
+        if status_of(&row) == AccountStatus::Online && went_offline(state, &row.id, "instance restarted", false).await?
+        {
             n += 1;
         }
     }

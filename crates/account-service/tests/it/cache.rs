@@ -24,7 +24,10 @@ async fn reads_see_every_update_at_once() {
         let updated = app.accounts().update_account(authed(&t.token, req)).await.expect("update").into_inner();
         assert_eq!(updated.account_name, format!("Cached {i}"));
         let read = app.get(&t, &account.id).await;
-        assert_eq!((read.account_name, read.remark, read.tags), (format!("Cached {i}"), format!("remark {i}"), vec![format!("t{i}")]));
+        assert_eq!(
+            (read.account_name, read.remark, read.tags),
+            (format!("Cached {i}"), format!("remark {i}"), vec![format!("t{i}")])
+        );
     }
     // Fields not named stay as they were.
     let req = pb::UpdateAccountRequest { id: account.id.clone(), phone: Some("+86 138".into()), ..Default::default() };

@@ -27,10 +27,7 @@ use wework_proto::account::{
 use wework_sim::{CallbackConfig, SimConfig, Simulator};
 
 pub use crate::user_service::{Tenant, UserService};
-pub use wework_kit::testing::eventually;
 
-/// Long enough for a loaded CI machine, short enough to fail fast.
-pub const DEADLINE: Duration = Duration::from_secs(20);
 /// The code the simulator accepts for a verification.
 pub const VERIFY_CODE: &str = "123456";
 
@@ -46,6 +43,8 @@ pub struct TestApp {
     pub admin: String,
     pub sim: Simulator,
     pub instance: pb::Instance,
+    /// The internal secret every service of the test shares.
+    pub secret: SecretString,
     /// How many of each guid's callbacks were forwarded already.
     forwarded: Mutex<HashMap<String, usize>>,
     events: AtomicU64,
@@ -107,6 +106,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
         admin,
         sim: sim.clone(),
         instance: pb::Instance::default(),
+        secret: secret.clone(),
         forwarded: Mutex::default(),
         events: AtomicU64::new(0),
         _db: db,
@@ -220,7 +220,13 @@ impl TestApp {
         self.report_as(&format!("evt-{n}"), guid, kind, data).await
     }
 
-    pub async fn report_as(&self, event_id: &str, guid: &str, kind: i32, data: &serde_json::Value) -> pb::ReportEventResponse {
+    pub async fn report_as(
+        &self,
+        event_id: &str,
+        guid: &str,
+        kind: i32,
+        data: &serde_json::Value,
+    ) -> pb::ReportEventResponse {
         let req = pb::ReportEventRequest {
             event_id: event_id.into(),
             guid: guid.into(),

@@ -31,7 +31,10 @@ async fn secrets_are_stored_but_never_returned() {
     assert!(!shown.contains("Secret"), "{shown}");
     let p = inst.proxy.clone().expect("proxy");
     assert!(p.has_password && p.password.is_empty());
-    assert_eq!((inst.api_url.as_str(), inst.max_accounts, inst.region.as_str()), ("http://10.0.0.5:7070", 5, "cn-east"));
+    assert_eq!(
+        (inst.api_url.as_str(), inst.max_accounts, inst.region.as_str()),
+        ("http://10.0.0.5:7070", 5, "cn-east")
+    );
     assert_eq!(inst.status, pb::InstanceStatus::Active as i32);
 
     let update = pb::UpdateInstanceRequest {
@@ -102,5 +105,28 @@ async fn logins_go_where_there_is_room() {
     // Deleting an account gives its slot back.
     app.accounts().delete_account(authed(&t.token, pb::DeleteAccountRequest { id: first.id })).await.expect("delete");
     assert_eq!(app.get_instance(&app.instance.id).await.account_count, 0);
-    let _ = (WaitingScan,);
+}
+
+#[tokio::test]
+async fn a_disabled_instance_hands_its_accounts_elsewhere_on_the_next_login() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme", 10).await;
+    let (account, guid) = app.online_account(&t, "Mover").await;
+    app.accounts().logout(authed(&t.token, pb::LogoutRequest { id: account.id.clone() })).await.expect("logout");
+    let disable = pb::UpdateInstanceRequest {
+        id: app.instance.id.clone(),
+        status: pb::InstanceStatus::Disabled as i32,
+        ..Default::default()
+    };
+    app.instances().update_instance(authed(&app.admin, disable)).await.expect("disable");
+    assert_code(app.start_login(&t, &account.id).await, Code::ResourceExhausted);
+
+    let other_sim = start_sim().await;
+    let other = app.register(&other_sim, "sim-2", 0).await;
+    let moved = app.start_login(&t, &account.id).await.expect("login elsewhere").account.expect("account");
+    assert_eq!(moved.instance_id, other.id);
+    assert_ne!(moved.guid, guid, "a new client on the new instance");
+    assert_eq!(other_sim.guids(), vec![moved.guid]);
+    assert_eq!(app.get_instance(&app.instance.id).await.account_count, 0);
+    assert_eq!(app.get_instance(&other.id).await.account_count, 1);
 }

@@ -6,9 +6,12 @@
 //! `WEWORK_TEST_REDIS_URL` are set.
 
 mod helpers;
+mod task_center;
 mod user_service;
 
 mod cache;
+mod edges;
+mod events;
 mod faults;
 mod instances;
 mod isolation;

@@ -16,7 +16,10 @@ async fn the_tenant_limit_is_enforced_and_freed_by_deletes() {
     let err = assert_code(app.accounts().create_account(authed(&t.token, req.clone())).await, Code::ResourceExhausted);
     assert!(err.message().contains('2'), "{err:?}");
 
-    app.accounts().delete_account(authed(&t.token, pb::DeleteAccountRequest { id: a.id.clone() })).await.expect("delete");
+    app.accounts()
+        .delete_account(authed(&t.token, pb::DeleteAccountRequest { id: a.id.clone() }))
+        .await
+        .expect("delete");
     assert_code(app.accounts().get_account(authed(&t.token, pb::GetAccountRequest { id: a.id })).await, Code::NotFound);
     app.accounts().create_account(authed(&t.token, req.clone())).await.expect("a slot was freed");
     assert_code(app.accounts().create_account(authed(&t.token, req)).await, Code::ResourceExhausted);
@@ -42,6 +45,21 @@ async fn concurrent_creates_never_overshoot_the_limit() {
     assert_eq!(ok, 3, "{codes:?}");
     assert!(codes.iter().all(|c| *c == Code::ResourceExhausted), "{codes:?}");
     let page = Some(wework_proto::common::PageRequest { page_size: 100, page_token: String::new() });
-    let listed = app.accounts().list_accounts(authed(&t.token, pb::ListAccountsRequest { page, ..Default::default() })).await;
+    let listed =
+        app.accounts().list_accounts(authed(&t.token, pb::ListAccountsRequest { page, ..Default::default() })).await;
     assert_eq!(listed.expect("list").into_inner().accounts.len(), 3);
+}
+
+#[tokio::test]
+async fn a_suspended_tenant_cannot_add_accounts() {
+    use wework_proto::user::{SuspendTenantRequest, tenant_service_client::TenantServiceClient};
+    let app = spawn_app().await;
+    let t = app.tenant("paused", 5).await;
+    let suspend = SuspendTenantRequest { tenant_id: t.id.clone(), reason: "unpaid".into() };
+    TenantServiceClient::new(app.users.channel.clone())
+        .suspend_tenant(authed(&app.admin, suspend))
+        .await
+        .expect("suspend");
+    let req = pb::CreateAccountRequest { account_name: "Late".into(), ..Default::default() };
+    assert_code(app.accounts().create_account(authed(&t.token, req)).await, Code::FailedPrecondition);
 }

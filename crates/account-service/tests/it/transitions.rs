@@ -16,8 +16,14 @@ async fn illegal_requests_are_failed_preconditions_and_change_nothing() {
 
     let code = pb::SubmitVerifyCodeRequest { id: id(), code: VERIFY_CODE.into() };
     assert_code(app.accounts().submit_verify_code(authed(&t.token, code)).await, Code::FailedPrecondition);
-    assert_code(app.accounts().recover(authed(&t.token, pb::RecoverRequest { id: id() })).await, Code::FailedPrecondition);
-    assert_code(app.accounts().logout(authed(&t.token, pb::LogoutRequest { id: id() })).await, Code::FailedPrecondition);
+    assert_code(
+        app.accounts().recover(authed(&t.token, pb::RecoverRequest { id: id() })).await,
+        Code::FailedPrecondition,
+    );
+    assert_code(
+        app.accounts().logout(authed(&t.token, pb::LogoutRequest { id: id() })).await,
+        Code::FailedPrecondition,
+    );
     let refresh = app.accounts().refresh_qr(authed(&t.token, pb::RefreshQrRequest { id: id() })).await;
     assert_code(refresh, Code::FailedPrecondition);
     assert_eq!(status(app.get(&t, &created.id).await.status), Created);
@@ -59,7 +65,12 @@ async fn events_that_do_not_apply_are_answered_not_applied() {
     // An unknown guid is NotFound; bad data is InvalidArgument naming data_json.
     let unknown = pb::ReportEventRequest { guid: "no-such-guid".into(), notify_type: 19000, ..Default::default() };
     assert_code(app.accounts().report_event(app.as_service(unknown)).await, Code::NotFound);
-    let bad = pb::ReportEventRequest { guid: guid.clone(), notify_type: 11002, data_json: "{\"qr_url\":1}".into(), ..Default::default() };
+    let bad = pb::ReportEventRequest {
+        guid: guid.clone(),
+        notify_type: 11002,
+        data_json: "{\"qr_url\":1}".into(),
+        ..Default::default()
+    };
     let err = assert_code(app.accounts().report_event(app.as_service(bad)).await, Code::InvalidArgument);
     assert_eq!(violated_fields(&err), vec!["data_json"]);
 }

@@ -35,7 +35,6 @@ impl Drop for UserService {
 #[derive(Debug, Clone)]
 pub struct Tenant {
     pub id: String,
-    pub code: String,
     pub token: String,
 }
 
@@ -92,8 +91,11 @@ impl UserService {
             ..Default::default()
         };
         let tenant = tenants.create_tenant(authed(admin, create)).await.expect("create tenant").into_inner();
-        let update =
-            upb::UpdateTenantRequest { tenant_id: tenant.id.clone(), max_accounts: Some(max_accounts), ..Default::default() };
+        let update = upb::UpdateTenantRequest {
+            tenant_id: tenant.id.clone(),
+            max_accounts: Some(max_accounts),
+            ..Default::default()
+        };
         tenants.update_tenant(authed(admin, update)).await.expect("update tenant");
         let user = upb::CreateUserRequest {
             tenant_id: tenant.id.clone(),
@@ -106,6 +108,6 @@ impl UserService {
         };
         UserServiceClient::new(self.channel.clone()).create_user(authed(admin, user)).await.expect("create user");
         let token = self.login(code, &format!("{code}-admin"), PASSWORD).await;
-        Tenant { id: tenant.id, code: code.to_owned(), token }
+        Tenant { id: tenant.id, token }
     }
 }

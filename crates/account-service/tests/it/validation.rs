@@ -79,5 +79,8 @@ async fn instances_are_the_platforms_and_events_the_services() {
     let event = pb::ReportEventRequest { guid, notify_type: 11007, data_json: "{}".into(), ..Default::default() };
     assert_code(app.accounts().report_event(authed(&t.token, event.clone())).await, Code::PermissionDenied);
     assert_code(app.accounts().report_event(authed(&app.admin, event)).await, Code::PermissionDenied);
-    assert_code(app.accounts().report_event(tonic::Request::new(pb::ReportEventRequest::default())).await, Code::Unauthenticated);
+    assert_code(
+        app.accounts().report_event(tonic::Request::new(pb::ReportEventRequest::default())).await,
+        Code::Unauthenticated,
+    );
 }
