@@ -4,6 +4,7 @@
 //! Layers point one way: `grpc` → `domain` → `store`; `worker` runs the
 //! watchdog; `integrations` talks to the user service and the instances.
 
+pub mod directory_sync;
 pub mod domain;
 pub mod error;
 pub mod grpc;

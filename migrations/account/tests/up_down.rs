@@ -5,7 +5,16 @@ use account_migration::Migrator;
 use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
-const TABLES: &[&str] = &["wework_instances", "wework_accounts", "account_status_history", "tenant_account_usage"];
+const TABLES: &[&str] = &[
+    "wework_instances",
+    "wework_accounts",
+    "account_status_history",
+    "tenant_account_usage",
+    "conversations",
+    "contacts",
+    "groups",
+    "group_members",
+];
 
 async fn round_trip(db: &DatabaseConnection) {
     Migrator::up(db, None).await.expect("migrate up");
@@ -14,6 +23,8 @@ async fn round_trip(db: &DatabaseConnection) {
         assert!(manager.has_table(*t).await.expect("has_table"), "{t} missing after up");
     }
     assert!(manager.has_index("wework_accounts", "uq_wework_accounts_guid").await.expect("has_index"));
+    assert!(manager.has_index("contacts", "uq_contacts_account_user").await.expect("has_index"));
+    assert!(manager.has_index("group_members", "uq_group_members_account_group_user").await.expect("has_index"));
     Migrator::down(db, None).await.expect("migrate down");
     for t in TABLES {
         assert!(!manager.has_table(*t).await.expect("has_table"), "{t} left after down");

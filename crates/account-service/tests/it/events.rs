@@ -9,7 +9,7 @@ use std::time::Duration;
 use wework_kit::testing::eventually;
 
 use crate::helpers::spawn_app_with;
-use crate::task_center::{Receiver, TaskCenter, reserve_addr, signature_valid};
+use crate::task_center::{Receiver, TaskCenter, TaskCenterData, reserve_addr, signature_valid};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -27,7 +27,8 @@ fn statuses(receiver: &Receiver) -> Vec<String> {
 async fn every_status_change_reaches_the_tenant_webhook_signed() {
     let addr = reserve_addr().await;
     let app = spawn_app_with(|s| s.integrations.task_service_url = format!("http://{addr}")).await;
-    let tasks = TaskCenter::spawn(addr, &app.secret, &app.users.grpc_url).await;
+    let data = TaskCenterData::new().await;
+    let tasks = TaskCenter::spawn(addr, &data, &app.secret, &app.users.grpc_url).await;
     let receiver = Receiver::start().await;
     let tenant = app.tenant("events-a", 5).await;
     let whsec = tasks.set_webhook(&tenant.token, &receiver.url).await;
@@ -67,17 +68,22 @@ async fn with_the_task_center_down_events_wait_in_the_outbox_then_go_once() {
     })
     .await;
     let tenant = app.tenant("events-b", 5).await;
+    // The tenant's webhook exists; then the task center goes down.
+    let data = TaskCenterData::new().await;
+    let tasks = TaskCenter::spawn(addr, &data, &app.secret, &app.users.grpc_url).await;
+    let receiver = Receiver::start().await;
+    let whsec = tasks.set_webhook(&tenant.token, &receiver.url).await;
+    tasks.stop().await;
+
     let (account, _) = app.online_account(&tenant, "sales-2").await;
     let changes = app.history(&tenant, &account.id).await.len();
     assert_eq!(changes, 4);
-
-    // Nothing listens yet: the relay finds the events but cannot send them.
+    // Nothing listens: the relay finds the events but cannot send them.
     app.advance_secs(21);
     assert_eq!(app.tick().await.events_relayed, 0);
+    assert!(receiver.deliveries().is_empty());
 
-    let tasks = TaskCenter::spawn(addr, &app.secret, &app.users.grpc_url).await;
-    let receiver = Receiver::start().await;
-    let whsec = tasks.set_webhook(&tenant.token, &receiver.url).await;
+    let _tasks = TaskCenter::spawn(addr, &data, &app.secret, &app.users.grpc_url).await;
     // (A publish still retrying from the transition itself may win the race
     // for one of them; the task center de-duplicates on the event id.)
     let relayed = app.tick().await.events_relayed;

@@ -10,6 +10,7 @@ mod task_center;
 mod user_service;
 
 mod cache;
+mod directory;
 mod edges;
 mod events;
 mod faults;

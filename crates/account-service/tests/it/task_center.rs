@@ -17,18 +17,24 @@ use wework_proto::task::{self as tpb, endpoint_service_client::EndpointServiceCl
 
 use crate::helpers::authed;
 
+/// The task center's durable parts (database, key files), kept across a
+/// restart of the service.
+pub struct TaskCenterData {
+    db: testing::TestDatabase,
+    data_dir: tempfile::TempDir,
+}
+
+impl TaskCenterData {
+    pub async fn new() -> Self {
+        Self { db: testing::fresh_database("task").await, data_dir: tempfile::tempdir().expect("tempdir") }
+    }
+}
+
 /// A task service serving on a chosen address.
 pub struct TaskCenter {
     shutdown: Shutdown,
-    _db: testing::TestDatabase,
-    _data_dir: tempfile::TempDir,
+    served: tokio::task::JoinHandle<anyhow::Result<()>>,
     pub channel: Channel,
-}
-
-impl Drop for TaskCenter {
-    fn drop(&mut self) {
-        self.shutdown.trigger();
-    }
 }
 
 /// A free loopback address nothing listens on (yet).
@@ -38,16 +44,14 @@ pub async fn reserve_addr() -> SocketAddr {
 }
 
 impl TaskCenter {
-    pub async fn spawn(addr: SocketAddr, secret: &SecretString, user_service_url: &str) -> Self {
-        let db = testing::fresh_database("task").await;
-        let data_dir = tempfile::tempdir().expect("tempdir");
+    pub async fn spawn(addr: SocketAddr, data: &TaskCenterData, secret: &SecretString, user_service_url: &str) -> Self {
         let mut settings = task_service::Settings {
             server: wework_kit::settings::ServerSettings { grpc_addr: addr, ..testing::server_settings() },
-            database: db.settings.clone(),
+            database: data.db.settings.clone(),
             cache: testing::cache_settings("task"),
             ..Default::default()
         };
-        settings.auth.data_dir = data_dir.path().to_path_buf();
+        settings.auth.data_dir = data.data_dir.path().to_path_buf();
         settings.auth.internal_secret = Some(secret.clone());
         settings.auth.user_service_url = user_service_url.to_owned();
         settings.delivery.allow_loopback = true;
@@ -55,9 +59,15 @@ impl TaskCenter {
         let listeners = wework_kit::server::Listeners::bind(&settings.server).await.expect("bind task center");
         let state = task_service::build(settings, wework_kit::clock::system()).await.expect("build task center");
         let shutdown = Shutdown::new();
-        tokio::spawn(task_service::serve(state, listeners, shutdown.clone()));
+        let served = tokio::spawn(task_service::serve(state, listeners, shutdown.clone()));
         let channel = Channel::from_shared(format!("http://{addr}")).expect("url").connect_lazy();
-        Self { shutdown, _db: db, _data_dir: data_dir, channel }
+        Self { shutdown, served, channel }
+    }
+
+    /// Stops serving and waits until the address is free again.
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        let _ = self.served.await;
     }
 
     /// Points the tenant's webhook (its default endpoint) at `url`; returns

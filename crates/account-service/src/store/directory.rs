@@ -1,1 +1,0 @@
-//! Queries of conversations, contacts and groups (filled in by the directory work).
