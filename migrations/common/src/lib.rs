@@ -66,3 +66,61 @@ where
     }
     i
 }
+
+/// The round trip every schema's migration tests run.
+#[cfg(feature = "testing")]
+pub mod testing {
+    use sea_orm_migration::MigratorTrait;
+    use sea_orm_migration::sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+
+    /// What a schema must have after `up` (and lose after `down`).
+    pub struct Expect<'a> {
+        pub tables: &'a [&'a str],
+        /// `(table, index)` pairs.
+        pub indexes: &'a [(&'a str, &'a str)],
+    }
+
+    async fn round_trip<M: MigratorTrait>(db: &DatabaseConnection, expect: &Expect<'_>) {
+        M::up(db, None).await.expect("migrate up");
+        let manager = sea_orm_migration::SchemaManager::new(db);
+        for t in expect.tables {
+            assert!(manager.has_table(*t).await.expect("has_table"), "{t} missing after up");
+        }
+        for (table, index) in expect.indexes {
+            assert!(manager.has_index(*table, *index).await.expect("has_index"), "{table}.{index} missing");
+        }
+        M::down(db, None).await.expect("migrate down");
+        for t in expect.tables {
+            assert!(!manager.has_table(*t).await.expect("has_table"), "{t} left after down");
+        }
+        // Down must leave a schema that up can rebuild.
+        M::up(db, None).await.expect("migrate up again");
+    }
+
+    /// Up, down and up again on a fresh SQLite file.
+    pub async fn up_down_on_sqlite<M: MigratorTrait>(expect: &Expect<'_>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("schema.db").display());
+        let db = Database::connect(&url).await.expect("connect sqlite");
+        round_trip::<M>(&db, expect).await;
+    }
+
+    /// The same on a throwaway MariaDB/MySQL database when
+    /// `WEWORK_TEST_MYSQL_URL` is set (nothing otherwise).
+    pub async fn up_down_on_mysql<M: MigratorTrait>(expect: &Expect<'_>) {
+        let Ok(url) = std::env::var("WEWORK_TEST_MYSQL_URL") else {
+            return;
+        };
+        let admin = Database::connect(&url).await.expect("connect mysql");
+        let name = format!("t_mig_{}", uuid::Uuid::now_v7().simple());
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+            .await
+            .expect("create database");
+        let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
+        let db = Database::connect(&format!("{base}/{name}")).await.expect("connect test database");
+        round_trip::<M>(&db, expect).await;
+        db.close().await.expect("close");
+        admin.execute_unprepared(&format!("DROP DATABASE `{name}`")).await.expect("drop database");
+    }
+}
