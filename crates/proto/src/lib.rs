@@ -26,6 +26,11 @@ pub mod wework {
             tonic::include_proto!("wework.account.v1");
         }
     }
+    pub mod message {
+        pub mod v1 {
+            tonic::include_proto!("wework.message.v1");
+        }
+    }
     pub mod bench {
         pub mod v1 {
             tonic::include_proto!("wework.bench.v1");
@@ -36,5 +41,6 @@ pub mod wework {
 pub use wework::account::v1 as account;
 pub use wework::bench::v1 as bench;
 pub use wework::common::v1 as common;
+pub use wework::message::v1 as message;
 pub use wework::task::v1 as task;
 pub use wework::user::v1 as user;
