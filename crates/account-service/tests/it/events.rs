@@ -9,7 +9,7 @@ use std::time::Duration;
 use wework_kit::testing::eventually;
 
 use crate::helpers::spawn_app_with;
-use crate::task_center::{Receiver, TaskCenter, TaskCenterData, reserve_addr, signature_valid};
+use crate::task_center::{Receiver, Switch, TaskCenter, TaskCenterData, signature_valid};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -25,10 +25,11 @@ fn statuses(receiver: &Receiver) -> Vec<String> {
 
 #[tokio::test]
 async fn every_status_change_reaches_the_tenant_webhook_signed() {
-    let addr = reserve_addr().await;
-    let app = spawn_app_with(|s| s.integrations.task_service_url = format!("http://{addr}")).await;
+    let switch = Switch::start().await;
+    let app = spawn_app_with(|s| s.integrations.task_service_url = switch.url()).await;
     let data = TaskCenterData::new().await;
-    let tasks = TaskCenter::spawn(addr, &data, &app.secret, &app.users.grpc_url).await;
+    let tasks = TaskCenter::spawn(&data, &app.secret, &app.users.grpc_url).await;
+    switch.route_to(Some(tasks.addr));
     let receiver = Receiver::start().await;
     let tenant = app.tenant("events-a", 5).await;
     let whsec = tasks.set_webhook(&tenant.token, &receiver.url).await;
@@ -59,9 +60,9 @@ async fn every_status_change_reaches_the_tenant_webhook_signed() {
 
 #[tokio::test]
 async fn with_the_task_center_down_events_wait_in_the_outbox_then_go_once() {
-    let addr = reserve_addr().await;
+    let switch = Switch::start().await;
     let app = spawn_app_with(|s| {
-        s.integrations.task_service_url = format!("http://{addr}");
+        s.integrations.task_service_url = switch.url();
         // Short of the 60 s heartbeat timeout even twice over: only the
         // login's own changes are in play.
         s.watchdog.outbox_retry_secs = 20;
@@ -70,10 +71,11 @@ async fn with_the_task_center_down_events_wait_in_the_outbox_then_go_once() {
     let tenant = app.tenant("events-b", 5).await;
     // The tenant's webhook exists; then the task center goes down.
     let data = TaskCenterData::new().await;
-    let tasks = TaskCenter::spawn(addr, &data, &app.secret, &app.users.grpc_url).await;
+    let tasks = TaskCenter::spawn(&data, &app.secret, &app.users.grpc_url).await;
     let receiver = Receiver::start().await;
     let whsec = tasks.set_webhook(&tenant.token, &receiver.url).await;
     tasks.stop().await;
+    switch.route_to(None);
 
     let (account, _) = app.online_account(&tenant, "sales-2").await;
     let changes = app.history(&tenant, &account.id).await.len();
@@ -83,7 +85,8 @@ async fn with_the_task_center_down_events_wait_in_the_outbox_then_go_once() {
     assert_eq!(app.tick().await.events_relayed, 0);
     assert!(receiver.deliveries().is_empty());
 
-    let _tasks = TaskCenter::spawn(addr, &data, &app.secret, &app.users.grpc_url).await;
+    let back = TaskCenter::spawn(&data, &app.secret, &app.users.grpc_url).await;
+    switch.route_to(Some(back.addr));
     // (A publish still retrying from the transition itself may win the race
     // for one of them; the task center de-duplicates on the event id.)
     let relayed = app.tick().await.events_relayed;

@@ -30,23 +30,58 @@ impl TaskCenterData {
     }
 }
 
-/// A task service serving on a chosen address.
+/// A task service on a random loopback port.
 pub struct TaskCenter {
     shutdown: Shutdown,
     served: tokio::task::JoinHandle<anyhow::Result<()>>,
+    pub addr: SocketAddr,
     pub channel: Channel,
 }
 
-/// A free loopback address nothing listens on (yet).
-pub async fn reserve_addr() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    listener.local_addr().expect("addr")
+/// A TCP forwarder the account service is pointed at instead of the task
+/// center itself, so a test can take the task center away and bring another
+/// one (on the same data) back without rebinding a port: while it routes
+/// nowhere it closes every connection at once, as a downed server would.
+#[derive(Clone)]
+pub struct Switch {
+    pub addr: SocketAddr,
+    target: Arc<Mutex<Option<SocketAddr>>>,
+}
+
+impl Switch {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind switch");
+        let switch = Switch { addr: listener.local_addr().expect("addr"), target: Arc::default() };
+        let target = switch.target.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let Some(to) = *target.lock().expect("lock") else {
+                    continue; // dropped: the connection is closed
+                };
+                tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(to).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        switch
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// New connections go to `target` (`None`: refused).
+    pub fn route_to(&self, target: Option<SocketAddr>) {
+        *self.target.lock().expect("lock") = target;
+    }
 }
 
 impl TaskCenter {
-    pub async fn spawn(addr: SocketAddr, data: &TaskCenterData, secret: &SecretString, user_service_url: &str) -> Self {
+    pub async fn spawn(data: &TaskCenterData, secret: &SecretString, user_service_url: &str) -> Self {
         let mut settings = task_service::Settings {
-            server: wework_kit::settings::ServerSettings { grpc_addr: addr, ..testing::server_settings() },
+            server: testing::server_settings(),
             database: data.db.settings.clone(),
             cache: testing::cache_settings("task"),
             ..Default::default()
@@ -57,14 +92,15 @@ impl TaskCenter {
         settings.delivery.allow_loopback = true;
         settings.worker.idle_poll_ms = 20;
         let listeners = wework_kit::server::Listeners::bind(&settings.server).await.expect("bind task center");
+        let addr = listeners.grpc_addr();
         let state = task_service::build(settings, wework_kit::clock::system()).await.expect("build task center");
         let shutdown = Shutdown::new();
         let served = tokio::spawn(task_service::serve(state, listeners, shutdown.clone()));
         let channel = Channel::from_shared(format!("http://{addr}")).expect("url").connect_lazy();
-        Self { shutdown, served, channel }
+        Self { shutdown, served, addr, channel }
     }
 
-    /// Stops serving and waits until the address is free again.
+    /// Stops serving.
     pub async fn stop(self) {
         self.shutdown.trigger();
         let _ = self.served.await;
