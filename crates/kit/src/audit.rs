@@ -75,6 +75,23 @@ impl AuditEntry {
         }
     }
 
+    /// Who acted, from the caller's principal: user id, principal kind and a
+    /// readable actor (`user <id>`, `api key <id>`, `service <name>`); never
+    /// a credential. One spelling for every service's audit rows.
+    #[must_use]
+    pub fn by(mut self, principal: &crate::auth::Principal) -> Self {
+        use crate::auth::PrincipalKind;
+        self.user_id = principal.user_id.clone().filter(|u| !u.is_empty());
+        self.principal_kind = match principal.kind {
+            PrincipalKind::User => "user",
+            PrincipalKind::ApiKey => "api_key",
+            PrincipalKind::Service => "service",
+        }
+        .to_owned();
+        self.actor = describe(principal);
+        self
+    }
+
     /// Old and new state; both must already be redacted.
     #[must_use]
     pub fn values(mut self, old: Option<Value>, new: Option<Value>) -> Self {
@@ -190,5 +207,15 @@ pub fn redact(value: Value, keys: &[&str]) -> Value {
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(|v| redact(v, keys)).collect()),
         other => other,
+    }
+}
+
+/// The caller in words, e.g. `user <id>`, `api key <id>`, `service gateway`.
+pub fn describe(p: &crate::auth::Principal) -> String {
+    match (&p.user_id, &p.api_key_id, &p.service) {
+        (Some(user), _, _) => format!("user {user}"),
+        (None, Some(key), _) => format!("api key {key}"),
+        (None, None, Some(service)) => format!("service {service}"),
+        (None, None, None) => "the platform".to_owned(),
     }
 }

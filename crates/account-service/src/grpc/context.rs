@@ -5,7 +5,7 @@
 
 use tonic::Request;
 use wework_kit::audit::{AuditEntry, RequestMeta};
-use wework_kit::auth::{Principal, PrincipalKind, require};
+use wework_kit::auth::{Principal, require};
 
 use crate::domain::OperatorType;
 use crate::error::{Error, Result};
@@ -85,20 +85,7 @@ impl Caller {
     pub fn audit(&self, tenant: &str, operation: &str, resource_type: &str, resource_id: &str) -> AuditEntry {
         let p = &self.principal;
         let tenant = if tenant.is_empty() { p.tenant_id.as_str() } else { tenant };
-        let mut entry = AuditEntry::new(tenant, operation, resource_type, resource_id);
-        entry.user_id = p.user_id.clone().filter(|u| !u.is_empty());
-        entry.principal_kind = match p.kind {
-            PrincipalKind::User => "user",
-            PrincipalKind::ApiKey => "api_key",
-            PrincipalKind::Service => "service",
-        }
-        .to_owned();
-        entry.actor = match (&p.user_id, &p.api_key_id, &p.service) {
-            (Some(user), _, _) => format!("user {user}"),
-            (None, Some(key), _) => format!("api key {key}"),
-            (None, None, Some(service)) => format!("service {service}"),
-            (None, None, None) => "the platform".to_owned(),
-        };
+        let mut entry = AuditEntry::new(tenant, operation, resource_type, resource_id).by(p);
         entry.meta = self.meta.clone();
         entry
     }

@@ -11,7 +11,7 @@
 
 use tonic::Request;
 use wework_kit::audit::{AuditEntry, RequestMeta};
-use wework_kit::auth::{Principal, PrincipalKind, require};
+use wework_kit::auth::{Principal, require};
 use wework_kit::crypto::{constant_time_eq, sha256_hex};
 
 use crate::error::{Error, Result};
@@ -76,12 +76,7 @@ impl Actor {
     pub fn describe(&self) -> String {
         match self {
             Actor::Business(b) => format!("business system {}", b.business_code),
-            Actor::Platform(p) | Actor::Tenant(p) => match (&p.user_id, &p.api_key_id, &p.service) {
-                (Some(user), _, _) => format!("user {user}"),
-                (None, Some(key), _) => format!("api key {key}"),
-                (None, None, Some(service)) => format!("service {service}"),
-                (None, None, None) => "the platform".to_owned(),
-            },
+            Actor::Platform(p) | Actor::Tenant(p) => wework_kit::audit::describe(p),
         }
     }
 
@@ -109,14 +104,10 @@ impl Actor {
         };
         let tenant = resource_tenant.filter(|t| !t.is_empty()).or(own_tenant).unwrap_or_default();
         let mut entry = AuditEntry::new(tenant, operation, resource_type, resource_id);
-        entry.user_id = principal.and_then(|p| p.user_id.clone()).filter(|u| !u.is_empty());
-        entry.principal_kind = match principal.map(|p| p.kind) {
-            None => "business",
-            Some(PrincipalKind::User) => "user",
-            Some(PrincipalKind::ApiKey) => "api_key",
-            Some(PrincipalKind::Service) => "service",
+        match principal {
+            Some(p) => entry = entry.by(p),
+            None => entry.principal_kind = "business".to_owned(),
         }
-        .to_owned();
         entry.actor = self.describe();
         entry.meta = meta.clone();
         entry
@@ -177,6 +168,7 @@ impl AppState {
 
 #[cfg(test)]
 mod tests {
+    use wework_kit::auth::PrincipalKind;
     use wework_kit::auth::claims::SUPER_ADMIN_ROLE;
 
     use super::*;
