@@ -8,7 +8,7 @@ use wework_proto::account::{self as pb, account_service_server::AccountService};
 
 use super::context::Caller;
 use super::convert::{account_to_proto, config_json, history_to_proto};
-use super::{Api, events, login, page, respond};
+use super::{Api, events, login, page, respond, send_target};
 use crate::domain::{AccountStatus, FieldError, validate};
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, Decision, account_cache_key};
@@ -289,5 +289,13 @@ impl AccountService for Api {
         req: Request<pb::ReportEventRequest>,
     ) -> Result<Response<pb::ReportEventResponse>, Status> {
         respond(async { events::report(&self.state, &self.state.caller(&req).await?, req.get_ref()).await }).await
+    }
+
+    async fn resolve_send_target(
+        &self,
+        req: Request<pb::ResolveSendTargetRequest>,
+    ) -> Result<Response<pb::SendTarget>, Status> {
+        respond(async { send_target::resolve(&self.state, &self.state.caller(&req).await?, req.get_ref()).await })
+            .await
     }
 }

@@ -10,6 +10,7 @@ pub mod directory;
 pub mod events;
 pub mod instances;
 pub mod login;
+pub mod send_target;
 
 use crate::state::AppState;
 

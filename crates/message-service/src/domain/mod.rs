@@ -8,9 +8,11 @@
 //! - [`import`]: CSV receiver lists with per-row errors.
 //! - [`throttle`]: the per-account anti-ban rule (interval + jitter, caps,
 //!   sending window in a time zone).
+//! - [`status`]: message statuses only move forward; what each change counts.
 
 pub mod content;
 pub mod import;
+pub mod status;
 pub mod template;
 pub mod throttle;
 

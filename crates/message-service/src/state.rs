@@ -1,0 +1,33 @@
+//! Everything handlers and workers share: database, cache, clock, verifier,
+//! the group-commit inserter, the services and instances it calls and the
+//! audit recorder. Built once by [`crate::build`]; cheap to clone.
+
+use std::sync::Arc;
+
+use wework_kit::audit::AuditRecorder;
+use wework_kit::auth::Authenticator;
+use wework_kit::cache::Cache;
+use wework_kit::clock::SharedClock;
+use wework_kit::db::Db;
+
+use crate::inserter::MessageInserter;
+use crate::integrations::{DailyQuota, MessageEvents, Providers, SendTargets, TenantPolicies};
+use crate::settings::Settings;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub cache: Cache,
+    pub clock: SharedClock,
+    pub settings: Arc<Settings>,
+    pub authn: Arc<Authenticator>,
+    pub inserter: MessageInserter,
+    pub quota: DailyQuota,
+    pub targets: SendTargets,
+    pub tenants: TenantPolicies,
+    pub providers: Providers,
+    pub events: MessageEvents,
+    pub audit: AuditRecorder,
+    /// This replica's name in lease columns (`claimed_by`).
+    pub worker_id: Arc<str>,
+}

