@@ -45,9 +45,17 @@ async fn main() -> anyhow::Result<()> {
     let account = account_service::build(account_settings, wework_kit::clock::system()).await?;
     let account_task = tokio::spawn(account_service::serve(account, account_listeners, shutdown.clone()));
 
+    let message_settings = message_service::Settings::load()?;
+    let message_listeners = wework_kit::server::Listeners::bind(&message_settings.server).await?;
+    let message_grpc = message_listeners.grpc_addr();
+    let message_http = message_listeners.http_addr();
+    let message = message_service::build(message_settings, wework_kit::clock::system()).await?;
+    let message_task = tokio::spawn(message_service::serve(message, message_listeners, shutdown.clone()));
+
     println!("WeWork platform is running (Ctrl-C to stop)");
     println!("  user-service   gRPC http://{user_grpc}   metrics http://{user_http}/metrics");
     println!("  account-service gRPC http://{account_grpc}   metrics http://{account_http}/metrics");
+    println!("  message-service gRPC http://{message_grpc}   metrics http://{message_http}/metrics");
     println!("  task-service   gRPC http://{task_grpc}   metrics http://{task_http}/metrics");
     println!("  first login:   tenant `platform`, user `admin` (password printed above on the first start)");
 
@@ -56,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
         r = user_task => r,
         r = task_task => r,
         r = account_task => r,
+        r = message_task => r,
     };
     shutdown.trigger();
     shutdown.wait_workers(Duration::from_secs(10)).await;

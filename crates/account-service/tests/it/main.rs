@@ -18,6 +18,7 @@ mod instances;
 mod isolation;
 mod login;
 mod quota;
+mod send_target;
 mod sessions;
 mod transitions;
 mod validation;
