@@ -3,7 +3,13 @@
 //! within the caller's tenant, and map errors through
 //! [`crate::error::Error`]. No SQL here.
 
+mod accept;
 pub mod context;
+pub mod convert;
+mod delivery;
+mod messages;
+mod send;
+mod statistics;
 
 use crate::state::AppState;
 
@@ -22,8 +28,8 @@ impl Api {
 
 /// Every service of this crate, served by `api`.
 pub fn routes(api: Api) -> tonic::service::Routes {
-    let _ = api;
-    tonic::service::Routes::default()
+    use wework_proto::message::message_service_server::MessageServiceServer;
+    tonic::service::Routes::new(MessageServiceServer::new(api))
 }
 
 /// Runs a handler body and converts its error into a `Status`.

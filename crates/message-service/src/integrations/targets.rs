@@ -43,11 +43,14 @@ impl std::fmt::Debug for SendTarget {
     }
 }
 
+/// Resolved targets by account id, with when they were resolved.
+type TargetCache = Arc<Mutex<HashMap<String, (Instant, Arc<SendTarget>)>>>;
+
 #[derive(Clone)]
 pub struct SendTargets {
     client: AccountServiceClient<ServiceChannel>,
     ttl: Duration,
-    cached: Arc<Mutex<HashMap<String, (Instant, Arc<SendTarget>)>>>,
+    cached: TargetCache,
 }
 
 impl SendTargets {

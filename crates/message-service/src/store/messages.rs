@@ -2,6 +2,8 @@
 //! inserter hands over whole bursts): one multi-row insert that skips rows
 //! whose idempotency key already exists in their tenant, one read of the
 //! winners, and the statistics of the created rows, in one transaction.
+//! Statistics count outgoing messages only: an inbound one (created
+//! `delivered`) is no send and bumps nothing.
 
 use std::collections::HashMap;
 
@@ -78,7 +80,7 @@ fn to_row(id: String, m: NewMessage, now: DateTime<Utc>) -> ActiveModel {
 /// Creates `messages` (or finds, by tenant + idempotency key, the ones that
 /// exist), in input order, with `created = false` for found ones. A key
 /// repeated within the input is created by its first occurrence. Counts
-/// the created rows in the statistics, in the same transaction.
+/// the created outgoing rows in the statistics, in the same transaction.
 pub async fn create_messages(
     db: &DatabaseConnection,
     messages: Vec<NewMessage>,
@@ -136,7 +138,9 @@ pub async fn create_messages(
     for (key, id) in keys.into_iter().zip(ours) {
         let row = match by_id.get(&id) {
             Some(row) => {
-                bumps.push(StatBump::of(row, StatDelta { total: 1, ..created_delta(row) }));
+                if row.direction == OUT {
+                    bumps.push(StatBump::of(row, StatDelta { total: 1, ..created_delta(row) }));
+                }
                 (row.clone(), true)
             }
             None => {

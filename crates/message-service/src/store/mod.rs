@@ -7,12 +7,20 @@
 //! not found. Writes of a claimed message are conditional on its `claim_id`
 //! (see `wework_kit::lease`).
 
+mod delivery;
 pub mod entity;
+mod message_queries;
 mod messages;
 mod statistics;
+mod statistics_query;
+mod template_lookup;
 
+pub use delivery::*;
+pub use message_queries::*;
 pub use messages::*;
 pub use statistics::*;
+pub use statistics_query::*;
+pub use template_lookup::*;
 pub use wework_kit::pagination::KeysetCursor as Cursor;
 
 use sea_orm::DbErr;

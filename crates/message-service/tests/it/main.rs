@@ -8,4 +8,8 @@ mod accounts;
 mod helpers;
 mod user_service;
 
+mod delivery;
 mod harness;
+mod messages;
+mod messages_support;
+mod statistics;
