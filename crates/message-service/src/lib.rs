@@ -68,6 +68,7 @@ pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<App
         tenants: integrations::TenantPolicies::new(users, tenant_ttl),
         providers: integrations::Providers::new(settings.provider.driver_config())?,
         events: integrations::MessageEvents::start(publisher),
+        throttle: worker::throttle_store::ThrottleStore::new(&cache, &settings.throttle),
         db,
         cache,
         clock,

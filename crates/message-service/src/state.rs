@@ -13,6 +13,7 @@ use wework_kit::db::Db;
 use crate::inserter::MessageInserter;
 use crate::integrations::{DailyQuota, MessageEvents, Providers, SendTargets, TenantPolicies};
 use crate::settings::Settings;
+use crate::worker::throttle_store::ThrottleStore;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -27,6 +28,8 @@ pub struct AppState {
     pub tenants: TenantPolicies,
     pub providers: Providers,
     pub events: MessageEvents,
+    /// Per-account throttle state, shared by replicas through Redis.
+    pub throttle: ThrottleStore,
     pub audit: AuditRecorder,
     /// This replica's name in lease columns (`claimed_by`).
     pub worker_id: Arc<str>,

@@ -71,8 +71,15 @@ impl ThrottlePolicy {
     /// Defaults, then the tenant's overrides, then the account's (the account
     /// wins: it is the most specific).
     pub fn merge(tenant: &PolicyOverrides, account: &PolicyOverrides) -> Self {
+        Self::merge_over(&PolicyOverrides::default(), tenant, account)
+    }
+
+    /// Built-in defaults, then the platform's (`throttle.defaults` in the
+    /// settings), then the tenant's, then the account's: each level only
+    /// replaces what it sets.
+    pub fn merge_over(platform: &PolicyOverrides, tenant: &PolicyOverrides, account: &PolicyOverrides) -> Self {
         let mut policy = Self::default();
-        for o in [tenant, account] {
+        for o in [platform, tenant, account] {
             policy.min_interval = o.min_interval.unwrap_or(policy.min_interval);
             policy.jitter = o.jitter.unwrap_or(policy.jitter);
             policy.per_minute = o.per_minute.unwrap_or(policy.per_minute);

@@ -272,6 +272,23 @@ fn merge_account_over_tenant_over_defaults() {
 }
 
 #[test]
+fn platform_defaults_sit_between_built_in_and_tenant() {
+    let platform =
+        ThrottleOverrides::from_json(r#"{"min_interval_ms": 1000, "per_minute": 30, "window": {"start": "08:00", "end": "20:00", "time_zone": "UTC"}}"#)
+            .expect("platform");
+    let tenant = ThrottleOverrides::from_json(r#"{"per_minute": 10}"#).expect("tenant");
+    let account = ThrottleOverrides::from_json(r#"{"window": {}}"#).expect("account");
+    let p = ThrottlePolicy::merge_over(&platform, &tenant, &account);
+    assert_eq!((p.min_interval, p.jitter), (Duration::seconds(1), Duration::seconds(2)));
+    assert_eq!((p.per_minute, p.per_day, p.window), (10, 1_000, None));
+    let only_platform = ThrottlePolicy::merge_over(&platform, &PolicyOverrides::default(), &PolicyOverrides::default());
+    assert_eq!((only_platform.per_minute, only_platform.min_interval), (30, Duration::seconds(1)));
+    assert_eq!(only_platform.window, window(hm(8, 0), hm(20, 0), chrono_tz::UTC));
+    let none = PolicyOverrides::default();
+    assert_eq!(ThrottlePolicy::merge_over(&none, &tenant, &none), ThrottlePolicy::merge(&tenant, &none));
+}
+
+#[test]
 fn account_can_lift_the_tenant_window() {
     let tenant = ThrottleOverrides::from_json(r#"{"window": {"start": "09:00", "end": "18:00", "time_zone": "UTC"}}"#)
         .expect("tenant");

@@ -8,16 +8,20 @@
 //! (see `wework_kit::lease`).
 
 mod delivery;
+mod dispatch;
 pub mod entity;
 mod message_queries;
 mod messages;
+mod retention;
 mod statistics;
 mod statistics_query;
 mod template_lookup;
 
 pub use delivery::*;
+pub use dispatch::*;
 pub use message_queries::*;
 pub use messages::*;
+pub use retention::*;
 pub use statistics::*;
 pub use statistics_query::*;
 pub use template_lookup::*;

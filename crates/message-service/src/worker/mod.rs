@@ -3,11 +3,20 @@
 //! targets and queues receivers' messages) and the retention job. Each loop
 //! stops when `shutdown` triggers, after its current item.
 
+pub mod dispatcher;
+pub mod retention;
+pub mod throttle_store;
+
 use wework_kit::shutdown::Shutdown;
 
 use crate::state::AppState;
 
 /// Starts every enabled worker on the current runtime.
 pub fn spawn(state: &AppState, shutdown: &Shutdown) {
-    let _ = (state, shutdown);
+    if state.settings.dispatch.enabled {
+        dispatcher::spawn(state, shutdown);
+    }
+    if state.settings.retention.enabled {
+        retention::spawn(state, shutdown);
+    }
 }

@@ -9,7 +9,11 @@ mod helpers;
 mod user_service;
 
 mod delivery;
+mod dispatch;
+mod dispatch_support;
 mod harness;
 mod messages;
 mod messages_support;
+mod retention;
 mod statistics;
+mod throttle;
