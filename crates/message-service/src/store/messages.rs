@@ -5,15 +5,15 @@
 //! Statistics count outgoing messages only: an inbound one (created
 //! `delivered`) is no send and bumps nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel, QueryFilter, TransactionTrait,
 };
 
-use super::entity::message::{self, ActiveModel, Column, Entity};
+use super::entity::message::{self, Column, Entity};
 use super::statistics::{StatBump, bump_statistics};
 use crate::domain::status::{MessageStatus, StatDelta};
 
@@ -44,37 +44,56 @@ pub struct NewMessage {
 pub const OUT: &str = "out";
 pub const IN: &str = "in";
 
-fn to_row(id: String, m: NewMessage, now: DateTime<Utc>) -> ActiveModel {
-    ActiveModel {
-        id: Set(id),
-        tenant_id: Set(m.tenant_id),
-        account_id: Set(m.account_id),
-        conversation_id: Set(m.conversation_id),
-        chat_type: Set(m.chat_type),
-        direction: Set(m.direction.to_owned()),
-        message_type: Set(m.message_type),
-        content: Set(m.content),
-        at_list: Set(m.at_list),
-        template_id: Set(m.template_id),
-        status: Set(m.status.as_str().to_owned()),
-        wework_msg_id: Set(m.wework_msg_id),
-        send_time: Set(m.send_time),
-        callback_time: Set(None),
-        error_code: Set(None),
-        error_message: Set(None),
-        retry_count: Set(0),
-        batch_id: Set(m.batch_id),
-        receiver_id: Set(m.receiver_id),
-        priority: Set(m.priority),
-        scheduled_time: Set(m.scheduled_time),
-        next_attempt_at: Set(m.next_attempt_at),
-        idempotency_key: Set(m.idempotency_key),
-        claim_id: Set(None),
-        claimed_by: Set(None),
-        lease_until: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+fn to_model(id: String, m: NewMessage, now: DateTime<Utc>) -> message::Model {
+    let micros = |t: Option<DateTime<Utc>>| t.map(|t| t.trunc_subsecs(6));
+    message::Model {
+        id,
+        tenant_id: m.tenant_id,
+        account_id: m.account_id,
+        conversation_id: m.conversation_id,
+        chat_type: m.chat_type,
+        direction: m.direction.to_owned(),
+        message_type: m.message_type,
+        content: m.content,
+        at_list: m.at_list,
+        template_id: m.template_id,
+        status: m.status.as_str().to_owned(),
+        wework_msg_id: m.wework_msg_id,
+        send_time: micros(m.send_time),
+        callback_time: None,
+        error_code: None,
+        error_message: None,
+        retry_count: 0,
+        batch_id: m.batch_id,
+        receiver_id: m.receiver_id,
+        priority: m.priority,
+        scheduled_time: micros(m.scheduled_time),
+        next_attempt_at: micros(m.next_attempt_at),
+        idempotency_key: m.idempotency_key,
+        claim_id: None,
+        claimed_by: None,
+        lease_until: None,
+        created_at: now,
+        updated_at: now,
     }
+}
+
+/// Counts uses of templates (one statement per distinct template of a burst).
+async fn bump_template_usage<C: ConnectionTrait>(
+    db: &C,
+    uses: &BTreeMap<String, i64>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use super::entity::template;
+    for (id, n) in uses {
+        template::Entity::update_many()
+            .col_expr(template::Column::UsageCount, Expr::col(template::Column::UsageCount).add(*n))
+            .col_expr(template::Column::LastUsedTime, Expr::value(now))
+            .filter(template::Column::Id.eq(id.as_str()))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Creates `messages` (or finds, by tenant + idempotency key, the ones that
@@ -89,41 +108,31 @@ pub async fn create_messages(
     if messages.is_empty() {
         return Ok(Vec::new());
     }
+    // What the database keeps (`datetime(6)`), so the answer equals a later read.
+    let now = now.trunc_subsecs(6);
+    let ours: Vec<message::Model> = messages.into_iter().map(|m| to_model(super::new_id(), m, now)).collect();
     let txn = db.begin().await?;
-    let mut ours = Vec::with_capacity(messages.len());
-    let mut keys: Vec<Option<(String, String)>> = Vec::with_capacity(messages.len());
-    let mut rows = Vec::with_capacity(messages.len());
-    for m in messages {
-        let id = super::new_id();
-        ours.push(id.clone());
-        keys.push(m.idempotency_key.clone().map(|k| (m.tenant_id.clone(), k)));
-        rows.push(to_row(id, m, now));
-    }
-    Entity::insert_many(rows)
+    Entity::insert_many(ours.iter().cloned().map(IntoActiveModel::into_active_model))
         .on_conflict(OnConflict::columns([Column::TenantId, Column::IdempotencyKey]).do_nothing_on([Column::Id]).to_owned())
         .try_insert()
         .exec(&txn)
         .await?;
-    // Read back every row: ids for keyless rows, (tenant, key) for the rest.
-    let mut by_id: HashMap<String, message::Model> = HashMap::with_capacity(ours.len());
-    for chunk in ours.chunks(500) {
-        let found = Entity::find().filter(Column::Id.is_in(chunk.iter().cloned())).all(&txn).await?;
-        by_id.extend(found.into_iter().map(|r| (r.id.clone(), r)));
+    // A keyless row cannot conflict: it was inserted as built. A keyed one
+    // is read back by its key: our id means we created it.
+    let mut per_tenant: HashMap<&str, Vec<&str>> = HashMap::new();
+    for m in &ours {
+        if let Some(key) = m.idempotency_key.as_deref() {
+            per_tenant.entry(m.tenant_id.as_str()).or_default().push(key);
+        }
     }
     let mut by_key: HashMap<(String, String), message::Model> = HashMap::new();
-    let missing: Vec<&(String, String)> =
-        keys.iter().zip(&ours).filter(|(_, id)| !by_id.contains_key(*id)).filter_map(|(k, _)| k.as_ref()).collect();
-    let mut per_tenant: HashMap<&str, Vec<String>> = HashMap::new();
-    for (tenant, key) in missing {
-        per_tenant.entry(tenant.as_str()).or_default().push(key.clone());
-    }
     for (tenant, mut wanted) in per_tenant {
         wanted.sort_unstable();
         wanted.dedup();
         for chunk in wanted.chunks(500) {
             let found = Entity::find()
                 .filter(Column::TenantId.eq(tenant))
-                .filter(Column::IdempotencyKey.is_in(chunk.iter().cloned()))
+                .filter(Column::IdempotencyKey.is_in(chunk.iter().map(|k| (*k).to_owned())))
                 .all(&txn)
                 .await?;
             for r in found {
@@ -135,22 +144,29 @@ pub async fn create_messages(
     }
     let mut out = Vec::with_capacity(ours.len());
     let mut bumps = Vec::new();
-    for (key, id) in keys.into_iter().zip(ours) {
-        let row = match by_id.get(&id) {
-            Some(row) => {
-                if row.direction == OUT {
-                    bumps.push(StatBump::of(row, StatDelta { total: 1, ..created_delta(row) }));
-                }
-                (row.clone(), true)
-            }
-            None => {
-                let row = key.and_then(|k| by_key.get(&k).cloned());
-                (row.ok_or_else(|| DbErr::RecordNotFound(format!("message {id}")))?, false)
-            }
+    let mut templates: BTreeMap<String, i64> = BTreeMap::new();
+    for mine in ours {
+        let my_id = mine.id.clone();
+        let row = match &mine.idempotency_key {
+            None => mine,
+            Some(key) => by_key
+                .get(&(mine.tenant_id.clone(), key.clone()))
+                .cloned()
+                .ok_or_else(|| DbErr::RecordNotFound(format!("message {}", mine.id)))?,
         };
-        out.push(row);
+        let created = row.id == my_id;
+        out.push((row, created));
+    }
+    for (row, created) in &out {
+        if *created && row.direction == OUT {
+            bumps.push(StatBump::of(row, StatDelta { total: 1, ..created_delta(row) }));
+            if let Some(template) = &row.template_id {
+                *templates.entry(template.clone()).or_default() += 1;
+            }
+        }
     }
     bump_statistics(&txn, &bumps, now).await?;
+    bump_template_usage(&txn, &templates, now).await?;
     txn.commit().await?;
     Ok(out)
 }
