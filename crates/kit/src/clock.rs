@@ -20,8 +20,11 @@ pub type SharedClock = Arc<dyn Clock>;
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// Whole microseconds: what MySQL's `datetime(6)` keeps and what keyset
+    /// page tokens carry. SQLite would store nanoseconds, and rows written
+    /// in one statement (same `now`) would then fall between two pages.
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        chrono::SubsecRound::trunc_subsecs(Utc::now(), 6)
     }
 }
 
@@ -68,6 +71,13 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_system_clock_keeps_whole_microseconds() {
+        for _ in 0..100 {
+            assert_eq!(SystemClock.now().timestamp_subsec_nanos() % 1_000, 0);
+        }
+    }
 
     #[test]
     fn manual_clock_moves_only_when_told_and_clones_share_time() {

@@ -64,6 +64,7 @@ pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<App
     Ok(AppState {
         inserter: inserter::MessageInserter::start(db.clone(), clock.clone()),
         quota: integrations::DailyQuota::new(users.clone()),
+        directory: integrations::Directory::new(accounts.clone()),
         targets: integrations::SendTargets::new(accounts, target_ttl),
         tenants: integrations::TenantPolicies::new(users, tenant_ttl),
         providers: integrations::Providers::new(settings.provider.driver_config())?,

@@ -11,7 +11,7 @@ use wework_kit::clock::SharedClock;
 use wework_kit::db::Db;
 
 use crate::inserter::MessageInserter;
-use crate::integrations::{DailyQuota, MessageEvents, Providers, SendTargets, TenantPolicies};
+use crate::integrations::{DailyQuota, Directory, MessageEvents, Providers, SendTargets, TenantPolicies};
 use crate::settings::Settings;
 use crate::worker::throttle_store::ThrottleStore;
 
@@ -25,6 +25,8 @@ pub struct AppState {
     pub inserter: MessageInserter,
     pub quota: DailyQuota,
     pub targets: SendTargets,
+    /// The account service's directory (group and filter batch targets).
+    pub directory: Directory,
     pub tenants: TenantPolicies,
     pub providers: Providers,
     pub events: MessageEvents,

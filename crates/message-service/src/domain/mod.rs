@@ -9,7 +9,11 @@
 //! - [`throttle`]: the per-account anti-ban rule (interval + jitter, caps,
 //!   sending window in a time zone).
 //! - [`status`]: message statuses only move forward; what each change counts.
+//! - [`batch`]: the batch status machine, send strategy, content and targets;
+//!   [`batch_progress`]: receivers' statuses, derived counters, ETA.
 
+pub mod batch;
+pub mod batch_progress;
 pub mod content;
 pub mod import;
 pub mod status;

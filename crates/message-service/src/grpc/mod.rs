@@ -4,12 +4,18 @@
 //! [`crate::error::Error`]. No SQL here.
 
 mod accept;
+mod batch_convert;
+mod batch_create;
+mod batch_targets;
+mod batches;
 pub mod context;
 pub mod convert;
 mod delivery;
 mod messages;
 mod send;
 mod statistics;
+mod template_convert;
+mod templates;
 
 use crate::state::AppState;
 
@@ -28,8 +34,12 @@ impl Api {
 
 /// Every service of this crate, served by `api`.
 pub fn routes(api: Api) -> tonic::service::Routes {
-    use wework_proto::message::message_service_server::MessageServiceServer;
-    tonic::service::Routes::new(MessageServiceServer::new(api))
+    use wework_proto::message::{
+        message_service_server::MessageServiceServer, template_service_server::TemplateServiceServer,
+    };
+    tonic::service::Routes::new(MessageServiceServer::new(api.clone()))
+        .add_service(TemplateServiceServer::new(api.clone()))
+        .add_service(batches::service(api))
 }
 
 /// Runs a handler body and converts its error into a `Status`.

@@ -5,11 +5,13 @@
 //! connects lazily with timeouts, so the service starts while the others
 //! are still coming up.
 
+mod directory;
 mod events;
 mod quota;
 mod targets;
 mod tenants;
 
+pub use directory::{DIRECTORY_REFUSED, Directory, DirectoryEntry, DirectoryPage};
 pub use events::MessageEvents;
 pub use quota::DailyQuota;
 pub use targets::{SendTarget, SendTargets};

@@ -7,15 +7,19 @@
 //! not found. Writes of a claimed message are conditional on its `claim_id`
 //! (see `wework_kit::lease`).
 
+pub mod batch_lease;
+pub mod batches;
 mod delivery;
 mod dispatch;
 pub mod entity;
 mod message_queries;
 mod messages;
+pub mod receivers;
 mod retention;
 mod statistics;
 mod statistics_query;
 mod template_lookup;
+pub mod templates;
 
 pub use delivery::*;
 pub use dispatch::*;

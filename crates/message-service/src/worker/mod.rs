@@ -3,7 +3,9 @@
 //! targets and queues receivers' messages) and the retention job. Each loop
 //! stops when `shutdown` triggers, after its current item.
 
+pub mod batches;
 pub mod dispatcher;
+pub mod expander;
 pub mod retention;
 pub mod throttle_store;
 
@@ -19,4 +21,5 @@ pub fn spawn(state: &AppState, shutdown: &Shutdown) {
     if state.settings.retention.enabled {
         retention::spawn(state, shutdown);
     }
+    batches::spawn(state, shutdown);
 }

@@ -8,6 +8,8 @@ mod accounts;
 mod helpers;
 mod user_service;
 
+mod batch_support;
+mod batches;
 mod delivery;
 mod dispatch;
 mod dispatch_support;
@@ -16,4 +18,5 @@ mod messages;
 mod messages_support;
 mod retention;
 mod statistics;
+mod templates;
 mod throttle;
