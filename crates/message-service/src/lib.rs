@@ -59,8 +59,8 @@ pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<App
     let audit = AuditRecorder::new(&settings.auth.user_service_url, minter, settings::SERVICE_NAME)?;
     let target_ttl = Duration::from_millis(settings.dispatch.target_cache_ms);
     let tenant_ttl = Duration::from_secs(settings.throttle.tenant_cache_secs);
-    let worker_id: Arc<str> = format!("{}-{}", settings::SERVICE_NAME, &uuid::Uuid::now_v7().simple().to_string()[20..])
-        .into();
+    let worker_id: Arc<str> =
+        format!("{}-{}", settings::SERVICE_NAME, &uuid::Uuid::now_v7().simple().to_string()[20..]).into();
     Ok(AppState {
         inserter: inserter::MessageInserter::start(db.clone(), clock.clone()),
         quota: integrations::DailyQuota::new(users.clone()),

@@ -92,7 +92,10 @@ impl Default for IntegrationSettings {
 
 impl IntegrationSettings {
     fn validate(&self, p: &mut Problems) {
-        p.check(self.account_service_url.starts_with("http"), "integrations.account_service_url must be an http(s) URL");
+        p.check(
+            self.account_service_url.starts_with("http"),
+            "integrations.account_service_url must be an http(s) URL",
+        );
         let url = self.task_service_url.trim();
         p.check(url.is_empty() || url.starts_with("http"), "integrations.task_service_url must be an http(s) URL");
     }

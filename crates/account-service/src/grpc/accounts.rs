@@ -295,7 +295,6 @@ impl AccountService for Api {
         &self,
         req: Request<pb::ResolveSendTargetRequest>,
     ) -> Result<Response<pb::SendTarget>, Status> {
-        respond(async { send_target::resolve(&self.state, &self.state.caller(&req).await?, req.get_ref()).await })
-            .await
+        respond(async { send_target::resolve(&self.state, &self.state.caller(&req).await?, req.get_ref()).await }).await
     }
 }

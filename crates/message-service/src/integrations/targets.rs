@@ -130,9 +130,10 @@ pub fn throttle_of(owner: &str, config_json: &str) -> PolicyOverrides {
         return PolicyOverrides::default();
     };
     let Some(throttle) = config.get("throttle") else { return PolicyOverrides::default() };
-    match serde_json::from_value::<ThrottleOverrides>(throttle.clone()).map_err(|e| e.to_string()).and_then(|o| {
-        o.parse().map_err(|e| e.to_string())
-    }) {
+    match serde_json::from_value::<ThrottleOverrides>(throttle.clone())
+        .map_err(|e| e.to_string())
+        .and_then(|o| o.parse().map_err(|e| e.to_string()))
+    {
         Ok(parsed) => parsed,
         Err(problem) => {
             tracing::warn!(owner, %problem, "invalid throttle settings ignored");

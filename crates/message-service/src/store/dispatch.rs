@@ -85,6 +85,11 @@ pub enum Resolution {
     Retry { at: DateTime<Utc>, error_code: String, error_message: String },
     /// Final. `attempt`: the failure was an attempt (counts in `retry_count`).
     Failed { error_code: String, error_message: String, attempt: bool },
+    /// Its batch is paused: pending and held (`next_attempt_at = NULL`)
+    /// until the batch resumes.
+    Held,
+    /// Its batch was cancelled or failed before it was sent.
+    Cancelled { error_code: String, error_message: String },
 }
 
 impl Resolution {
@@ -92,8 +97,9 @@ impl Resolution {
     pub fn status(&self) -> MessageStatus {
         match self {
             Self::Sent { .. } => MessageStatus::Sent,
-            Self::Deferred { .. } | Self::Retry { .. } => MessageStatus::Pending,
+            Self::Deferred { .. } | Self::Retry { .. } | Self::Held => MessageStatus::Pending,
             Self::Failed { .. } => MessageStatus::Failed,
+            Self::Cancelled { .. } => MessageStatus::Cancelled,
         }
     }
 }
@@ -175,6 +181,11 @@ async fn write_one<C: ConnectionTrait>(
                 .col_expr(Column::ErrorMessage, Expr::value(error_message.clone()));
             if *attempt { update.col_expr(Column::RetryCount, Expr::col(Column::RetryCount).add(1)) } else { update }
         }
+        Resolution::Held => update.col_expr(Column::NextAttemptAt, Expr::value(none_time)),
+        Resolution::Cancelled { error_code, error_message } => update
+            .col_expr(Column::NextAttemptAt, Expr::value(none_time))
+            .col_expr(Column::ErrorCode, Expr::value(error_code.clone()))
+            .col_expr(Column::ErrorMessage, Expr::value(error_message.clone())),
     };
     let done = update
         .filter(Column::Id.eq(id))
@@ -210,6 +221,12 @@ fn apply(mut row: message::Model, resolution: &Resolution, now: DateTime<Utc>) -
         Resolution::Failed { error_code, error_message, attempt } => {
             row.next_attempt_at = None;
             row.retry_count += i32::from(*attempt);
+            row.error_code = Some(error_code.clone());
+            row.error_message = Some(error_message.clone());
+        }
+        Resolution::Held => row.next_attempt_at = None,
+        Resolution::Cancelled { error_code, error_message } => {
+            row.next_attempt_at = None;
             row.error_code = Some(error_code.clone());
             row.error_message = Some(error_message.clone());
         }

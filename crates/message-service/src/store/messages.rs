@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel, QueryFilter, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
+    TransactionTrait,
 };
 
 use super::entity::message::{self, Column, Entity};
@@ -113,7 +114,9 @@ pub async fn create_messages(
     let ours: Vec<message::Model> = messages.into_iter().map(|m| to_model(super::new_id(), m, now)).collect();
     let txn = db.begin().await?;
     Entity::insert_many(ours.iter().cloned().map(IntoActiveModel::into_active_model))
-        .on_conflict(OnConflict::columns([Column::TenantId, Column::IdempotencyKey]).do_nothing_on([Column::Id]).to_owned())
+        .on_conflict(
+            OnConflict::columns([Column::TenantId, Column::IdempotencyKey]).do_nothing_on([Column::Id]).to_owned(),
+        )
         .try_insert()
         .exec(&txn)
         .await?;

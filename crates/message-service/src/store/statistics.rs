@@ -45,7 +45,8 @@ pub async fn bump_statistics<C: ConnectionTrait>(db: &C, bumps: &[StatBump], now
         DatabaseBackend::MySql => format!("{c} = {c} + VALUES({c})"),
         _ => format!("{c} = {c} + excluded.{c}"),
     };
-    let counters = ["total_count", "sent_count", "delivered_count", "failed_count", "latency_sum_ms", "latency_samples"];
+    let counters =
+        ["total_count", "sent_count", "delivered_count", "failed_count", "latency_sum_ms", "latency_samples"];
     let mut set: Vec<String> = counters.iter().map(|c| add(c)).collect();
     set.push(match backend {
         DatabaseBackend::MySql => "updated_at = VALUES(updated_at)".to_owned(),

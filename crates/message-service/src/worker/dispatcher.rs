@@ -18,6 +18,7 @@
 //! clock.
 
 mod account;
+mod batch_rules;
 
 use std::future::Future;
 use std::time::Duration as StdDuration;
@@ -53,6 +54,8 @@ pub struct DispatchReport {
     /// Back to pending after a failed attempt.
     pub retrying: usize,
     pub failed: usize,
+    /// Messages of a cancelled or failed batch, cancelled instead of sent.
+    pub cancelled: usize,
     /// Results not written: the lease was taken over, or the write failed
     /// (the lease then brings the message back).
     pub lost: usize,
@@ -210,8 +213,13 @@ async fn write_all(
                     report.failed += 1;
                     state.events.status_changed(&r.message, "failed");
                 }
-                Resolution::Deferred { .. } => report.deferred += 1,
+                Resolution::Deferred { .. } | Resolution::Held => report.deferred += 1,
                 Resolution::Retry { .. } => report.retrying += 1,
+                Resolution::Cancelled { .. } => {
+                    report.cancelled += 1;
+                    // Reserved when it was queued, never sent.
+                    state.quota.release(&r.message.tenant_id, 1).await;
+                }
             }
         }
     }

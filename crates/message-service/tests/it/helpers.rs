@@ -46,7 +46,6 @@ pub struct TestApp {
     pub sim: Simulator,
     /// Mints the callback service's tokens (receipts, inbound messages).
     pub service: ServiceTokenMinter,
-    pub secret: SecretString,
     receipts: Mutex<HashMap<String, usize>>,
     _db: testing::TestDatabase,
     _data_dir: tempfile::TempDir,
@@ -107,7 +106,6 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
         admin,
         sim,
         service,
-        secret,
         receipts: Mutex::default(),
         _db: db,
         _data_dir: data_dir,
@@ -247,7 +245,8 @@ impl TestApp {
     /// Creates outgoing text messages directly through the inserter (no
     /// quota, no RPC), due now: for worker tests.
     pub async fn insert_texts(&self, t: &Tenant, account_id: &str, n: usize) -> Vec<String> {
-        let rows: Vec<NewMessage> = (0..n).map(|i| self.new_text(t, account_id, &format!("conv-{i}"), "hello")).collect();
+        let rows: Vec<NewMessage> =
+            (0..n).map(|i| self.new_text(t, account_id, &format!("conv-{i}"), "hello")).collect();
         let created = self.state.inserter.create(rows).await.expect("insert messages");
         created.into_iter().map(|(row, _)| row.id).collect()
     }

@@ -8,11 +8,14 @@ mod accounts;
 mod helpers;
 mod user_service;
 
+mod batch_dispatch;
 mod batch_support;
 mod batches;
+mod bench;
 mod delivery;
 mod dispatch;
 mod dispatch_support;
+mod end_to_end;
 mod harness;
 mod messages;
 mod messages_support;

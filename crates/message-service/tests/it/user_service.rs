@@ -112,6 +112,9 @@ impl UserService {
             config: wework_kit::events::json_to_struct(&config),
             ..Default::default()
         };
-        TenantServiceClient::new(self.channel.clone()).update_tenant(authed(admin, update)).await.expect("update tenant");
+        TenantServiceClient::new(self.channel.clone())
+            .update_tenant(authed(admin, update))
+            .await
+            .expect("update tenant");
     }
 }

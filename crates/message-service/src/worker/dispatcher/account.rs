@@ -20,6 +20,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use wework_client::ProviderError;
 use wework_client::protocol::{ChatType, MessageContent, SendMessageRequest};
 
+use super::batch_rules::{self, BatchRules, Verdict};
 use super::{ACCOUNT_OFFLINE, due_since, retry_backoff, secs};
 use crate::domain::throttle::Decision;
 use crate::error::Error;
@@ -73,15 +74,25 @@ pub(super) async fn run(
     out: &UnboundedSender<DispatchResult>,
 ) {
     let mut round = Round { state, account_id, out, away: None, blocked: None, spread_k: 0, spread: Duration::zero() };
+    // A paused, cancelled or failed batch decides before the account is asked.
+    let rules = batch_rules::load(state, &messages).await;
+    let mut sendable = Vec::with_capacity(messages.len());
+    for m in messages {
+        match batch_rules::verdict(&rules, &m) {
+            Verdict::Stop(resolution) => round.emit(m, resolution),
+            Verdict::Send(batch) => sendable.push((m, batch.cloned())),
+        }
+    }
+    let messages = sendable;
     let target = match reach(state, account_id).await {
         Reach::Online(target) => target,
         Reach::Away(why) => {
             round.away = Some(why);
-            return messages.into_iter().for_each(|m| round.offline(m));
+            return messages.into_iter().for_each(|(m, batch)| round.offline(m, batch.as_ref()));
         }
         Reach::Unknown => {
             let at = state.clock.now() + recheck(state);
-            return messages.into_iter().for_each(|m| round.emit(m, Resolution::Deferred { at }));
+            return messages.into_iter().for_each(|(m, _)| round.emit(m, Resolution::Deferred { at }));
         }
     };
     let tenant = state.tenants.overrides(&target.tenant_id).await;
@@ -89,15 +100,15 @@ pub(super) async fn run(
     round.spread = policy.min_interval;
     let driver = state.providers.driver(&target.api_url, &target.token);
     let mut rng = StdRng::from_entropy();
-    for m in messages {
+    for (m, batch) in messages {
         if round.away.is_some() {
-            round.offline(m);
+            round.offline(m, batch.as_ref());
             continue;
         }
         if m.tenant_id != target.tenant_id {
             // Another tenant's account is, to this message, no account at all.
             tracing::error!(message_id = %m.id, account_id, "message names another tenant's account");
-            round.offline_because(m, &format!("account {account_id} does not exist"));
+            round.offline_because(m, &format!("account {account_id} does not exist"), batch.as_ref());
             continue;
         }
         let request = match request_of(&m, &target.guid) {
@@ -114,6 +125,20 @@ pub(super) async fn run(
             continue;
         }
         let now = state.clock.now();
+        let policy = match &batch {
+            None => policy.clone(),
+            Some(rules) => {
+                // The batch's own window, besides the account's (both must be open).
+                if let Some(window) = rules.strategy.window()
+                    && !window.is_open(now)
+                {
+                    metrics::counter!("message_throttled_total", "reason" => "batch_window").increment(1);
+                    round.emit(m, Resolution::Deferred { at: window.next_open(now) });
+                    continue;
+                }
+                rules.strategy.stricter(&policy)
+            }
+        };
         if let Decision::WaitUntil(at, reason) = state.throttle.try_acquire(account_id, &policy, now, &mut rng).await {
             metrics::counter!("message_throttled_total", "reason" => reason.as_str()).increment(1);
             round.blocked = Some(at);
@@ -123,7 +148,7 @@ pub(super) async fn run(
         let started = std::time::Instant::now();
         let sent = driver.send_message(&request).await;
         metrics::histogram!("message_send_seconds").record(started.elapsed().as_secs_f64());
-        round.judge(m, sent).await;
+        round.judge(m, sent, batch.as_ref()).await;
     }
 }
 
@@ -140,23 +165,25 @@ impl Round<'_> {
         self.emit(m, Resolution::Deferred { at });
     }
 
-    fn offline(&mut self, m: message::Model) {
+    fn offline(&mut self, m: message::Model, batch: Option<&BatchRules>) {
         let why = self.away.clone().unwrap_or_default();
-        self.offline_because(m, &why);
+        self.offline_because(m, &why, batch);
     }
 
     /// The account cannot send: the message waits `offline_recheck_secs`,
-    /// unless it has been due longer than `offline_wait_secs` already.
-    fn offline_because(&mut self, m: message::Model, why: &str) {
+    /// unless it has been due longer than `offline_wait_secs` (or its
+    /// batch's own `offline_wait_secs`) already.
+    fn offline_because(&mut self, m: message::Model, why: &str, batch: Option<&BatchRules>) {
         let settings = &self.state.settings.dispatch;
         let now = self.state.clock.now();
-        let resolution = if now - due_since(&m) > secs(settings.offline_wait_secs) {
+        let wait = batch
+            .map(|b| u64::from(b.strategy.offline_wait_secs))
+            .filter(|w| *w > 0)
+            .unwrap_or(settings.offline_wait_secs);
+        let resolution = if now - due_since(&m) > secs(wait) {
             Resolution::Failed {
                 error_code: ACCOUNT_OFFLINE.into(),
-                error_message: format!(
-                    "{why}: not online within {}s of the message being due",
-                    settings.offline_wait_secs
-                ),
+                error_message: format!("{why}: not online within {wait}s of the message being due"),
                 attempt: false,
             }
         } else {
@@ -170,6 +197,7 @@ impl Round<'_> {
         &mut self,
         m: message::Model,
         sent: Result<wework_client::protocol::SendMessageResponse, ProviderError>,
+        batch: Option<&BatchRules>,
     ) {
         let now = self.state.clock.now();
         let settings = &self.state.settings.dispatch;
@@ -199,7 +227,7 @@ impl Round<'_> {
                 self.state.targets.forget(self.account_id);
                 self.away =
                     Some(format!("account {} is not logged in on its instance ({})", self.account_id, e.code()));
-                self.offline(m);
+                self.offline(m, batch);
             }
             ProviderError::Unavailable { .. } => {
                 let attempts = u32::try_from(m.retry_count).unwrap_or(0).saturating_add(1);
