@@ -17,6 +17,7 @@ pub(crate) use migration_common::{id_col, index, table, ts};
 
 mod m20261130_000001_messages;
 mod m20261130_000002_templates_batches;
+mod m20261130_000003_inbound_sender;
 
 /// Runs the message service's migrations in order.
 pub struct Migrator;
@@ -24,6 +25,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261130_000001_messages::Migration), Box::new(m20261130_000002_templates_batches::Migration)]
+        vec![
+            Box::new(m20261130_000001_messages::Migration),
+            Box::new(m20261130_000002_templates_batches::Migration),
+            Box::new(m20261130_000003_inbound_sender::Migration),
+        ]
     }
 }

@@ -92,6 +92,8 @@ fn new_message(tenant: &str, draft: SendDraft, body: MessageBody, now: DateTime<
         scheduled_time: draft.scheduled_time,
         next_attempt_at: Some(due),
         idempotency_key: draft.idempotency_key,
+        sender_id: None,
+        sender_name: None,
     }
 }
 

@@ -123,6 +123,8 @@ pub fn message_to_proto(row: &message::Model) -> pb::Message {
         priority: u32::try_from(row.priority).unwrap_or(0),
         scheduled_time: ts_opt(row.scheduled_time),
         idempotency_key: row.idempotency_key.clone().unwrap_or_default(),
+        sender_id: row.sender_id.clone().unwrap_or_default(),
+        sender_name: row.sender_name.clone().unwrap_or_default(),
         created_at: ts(row.created_at),
         updated_at: ts(row.updated_at),
     }

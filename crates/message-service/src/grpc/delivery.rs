@@ -18,6 +18,10 @@ use crate::store::{self, NewMessage, Receipt, ReceiptFor};
 
 /// `wework_msg_id` column width.
 pub const MAX_WEWORK_MSG_ID_CHARS: usize = 100;
+/// Columns of who wrote an inbound message.
+const MAX_SENDER_ID_CHARS: usize = 100;
+const MAX_SENDER_NAME_CHARS: usize = 200;
+
 /// Ids of inbound messages: `in:<account>:<wework id>` must fit the
 /// 128-character idempotency key.
 pub const MAX_INBOUND_ACCOUNT_CHARS: usize = 36;
@@ -114,6 +118,14 @@ pub async fn inbound(state: &AppState, caller: &Caller, r: &pb::RecordInboundReq
     if let Some(p) = id_problem(conversation_id, MAX_CONVERSATION_CHARS) {
         errors.push(FieldError::new("conversation_id", p));
     }
+    let sender_id = r.sender_id.trim();
+    if sender_id.chars().count() > MAX_SENDER_ID_CHARS {
+        errors.push(FieldError::new("sender_id", format!("must be at most {MAX_SENDER_ID_CHARS} characters")));
+    }
+    let sender_name = r.sender_name.trim();
+    if sender_name.chars().count() > MAX_SENDER_NAME_CHARS {
+        errors.push(FieldError::new("sender_name", format!("must be at most {MAX_SENDER_NAME_CHARS} characters")));
+    }
     let chat_type = chat_type_from_proto(r.chat_type, "chat_type").map_err(|e| errors.push(e)).ok();
     let content = r.content.as_ref().and_then(|c| c.kind.as_ref()).map(from_proto);
     if content.is_none() {
@@ -144,6 +156,8 @@ pub async fn inbound(state: &AppState, caller: &Caller, r: &pb::RecordInboundReq
         scheduled_time: None,
         next_attempt_at: None,
         idempotency_key: Some(format!("in:{account_id}:{wework_msg_id}")),
+        sender_id: Some(sender_id.to_owned()).filter(|s| !s.is_empty()),
+        sender_name: Some(sender_name.to_owned()).filter(|s| !s.is_empty()),
     };
     let (row, created) = state
         .inserter

@@ -166,6 +166,8 @@ mod tests {
             claim_id: Some("c1".into()),
             claimed_by: Some("w".into()),
             lease_until: Some(t),
+            sender_id: None,
+            sender_name: None,
             created_at: t,
             updated_at: t,
         }

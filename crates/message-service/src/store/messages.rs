@@ -40,6 +40,9 @@ pub struct NewMessage {
     /// When a pending message becomes due (`None` for inbound ones, or held).
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub idempotency_key: Option<String>,
+    /// Inbound messages only: who wrote it.
+    pub sender_id: Option<String>,
+    pub sender_name: Option<String>,
 }
 
 pub const OUT: &str = "out";
@@ -74,6 +77,8 @@ fn to_model(id: String, m: NewMessage, now: DateTime<Utc>) -> message::Model {
         claim_id: None,
         claimed_by: None,
         lease_until: None,
+        sender_id: m.sender_id,
+        sender_name: m.sender_name,
         created_at: now,
         updated_at: now,
     }

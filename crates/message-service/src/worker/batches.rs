@@ -207,6 +207,8 @@ async fn queue(
             scheduled_time: None,
             next_attempt_at: Some(now),
             idempotency_key: Some(idempotency_key(&row.id, r)),
+            sender_id: None,
+            sender_name: None,
         })
         .collect();
     let created = match state.inserter.create(messages).await {

@@ -73,6 +73,8 @@ fn row(id: &str, account: &str, created: DateTime<Utc>, scheduled: Option<DateTi
         claim_id: None,
         claimed_by: None,
         lease_until: None,
+        sender_id: None,
+        sender_name: None,
         created_at: created,
         updated_at: created,
     }

@@ -104,6 +104,7 @@ async fn inbound_messages_are_recorded_once_and_whole() {
     assert_eq!((first.direction, first.status), (Direction::In as i32, MessageStatus::Delivered as i32));
     assert_eq!(first.tenant_id, t.id);
     assert_eq!(text_of(&first).chars().count(), 6_000, "kept whole, past the send limit");
+    assert_eq!((first.sender_id.as_str(), first.sender_name.as_str()), ("wm-customer", "Customer"));
     let again = app.messages().record_inbound(app.as_service(req)).await.expect("repeat").into_inner();
     assert_eq!(again.id, first.id);
 
@@ -113,6 +114,9 @@ async fn inbound_messages_are_recorded_once_and_whole() {
     let no_content = pb::RecordInboundRequest { content: None, ..inbound(&account, "ww-in-2", "") };
     let status = assert_code(app.messages().record_inbound(app.as_service(no_content)).await, Code::InvalidArgument);
     assert_eq!(violated_fields(&status), ["content"]);
+    let long_sender = pb::RecordInboundRequest { sender_name: "x".repeat(201), ..inbound(&account, "ww-in-2", "hi") };
+    let status = assert_code(app.messages().record_inbound(app.as_service(long_sender)).await, Code::InvalidArgument);
+    assert_eq!(violated_fields(&status), ["sender_name"]);
     let unknown = inbound("no-such-account", "ww-in-3", "hi");
     assert_code(app.messages().record_inbound(app.as_service(unknown)).await, Code::NotFound);
 }

@@ -273,6 +273,8 @@ impl TestApp {
             scheduled_time: None,
             next_attempt_at: Some(self.now()),
             idempotency_key: None,
+            sender_id: None,
+            sender_name: None,
         }
     }
 

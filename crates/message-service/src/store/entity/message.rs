@@ -40,6 +40,9 @@ pub struct Model {
     pub claim_id: Option<String>,
     pub claimed_by: Option<String>,
     pub lease_until: Option<DateTimeUtc>,
+    /// Who wrote an inbound message (NULL for outgoing ones).
+    pub sender_id: Option<String>,
+    pub sender_name: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
