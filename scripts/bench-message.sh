@@ -118,7 +118,7 @@ RSS_BEFORE=$(rss_kib "$MESSAGE_PID")
 log "CreateBatch with ${ROWS} imported receivers"
 start_ns=$(date +%s%N)
 BATCH_OUT=$("$LOADGEN" call --target "$MESSAGE_URL" --method wework.message.v1.BatchService/CreateBatch \
-    --data "$(cat "$TMP/batch.json")" -H "$AUTH")
+    --data "@$TMP/batch.json" -H "$AUTH")
 end_ns=$(date +%s%N)
 HWM_AFTER=$(awk '/^VmHWM:/ {print $2}' "/proc/${MESSAGE_PID}/status")
 TOTAL=$(echo "$BATCH_OUT" | json_field batch.totalCount)

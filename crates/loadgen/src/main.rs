@@ -79,7 +79,8 @@ struct TargetArgs {
     /// `package.Service/Method`, e.g. wework.user.v1.UserService/GetUser.
     #[arg(long, required_unless_present = "echo")]
     method: Option<String>,
-    /// Request message as proto3 JSON (camelCase field names).
+    /// Request message as proto3 JSON (camelCase field names); `@path` reads
+    /// it from a file (bodies past the command-line limit, e.g. a CSV import).
     #[arg(long)]
     data: Option<String>,
     /// Request metadata `key=value`; repeatable.
@@ -91,18 +92,25 @@ struct TargetArgs {
 }
 
 impl TargetArgs {
-    fn into_target(self) -> Target {
+    fn into_target(self) -> anyhow::Result<Target> {
         let (default_url, default_json) = if self.echo {
             (format!("http://{ECHO_DEFAULT_ADDR}"), r#"{"message":"ping"}"#)
         } else {
             ("http://127.0.0.1:50051".into(), "{}")
         };
-        Target {
+        let json = match self.data {
+            Some(data) => match data.strip_prefix('@') {
+                Some(path) => std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("--data {data}: {e}"))?,
+                None => data,
+            },
+            None => default_json.into(),
+        };
+        Ok(Target {
             url: self.target.unwrap_or(default_url),
             method: self.method.unwrap_or_else(|| ECHO_METHOD.into()),
-            json: self.data.unwrap_or_else(|| default_json.into()),
+            json,
             headers: self.headers,
-        }
+        })
     }
 }
 
@@ -156,13 +164,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await?;
         }
         Command::Call(args) => {
-            let answer = call_once(&args.into_target()).await?;
+            let answer = call_once(&args.into_target()?).await?;
             println!("{answer}");
         }
         Command::Run(args) => {
             let plan =
                 Plan { concurrency: args.concurrency, warmup: args.warmup, duration: args.duration, rate: args.rate };
-            let report = run_load(&args.target.into_target(), args.connections, plan, args.pid).await?;
+            let report = run_load(&args.target.into_target()?, args.connections, plan, args.pid).await?;
             if args.json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {

@@ -45,6 +45,10 @@ pub struct NewMessage {
     pub sender_name: Option<String>,
 }
 
+/// Rows per INSERT statement: 500 × 33 columns stays far below every
+/// backend's limit on bind variables.
+const INSERT_CHUNK: usize = 500;
+
 pub const OUT: &str = "out";
 pub const IN: &str = "in";
 
@@ -118,13 +122,16 @@ pub async fn create_messages(
     let now = now.trunc_subsecs(6);
     let ours: Vec<message::Model> = messages.into_iter().map(|m| to_model(super::new_id(), m, now)).collect();
     let txn = db.begin().await?;
-    Entity::insert_many(ours.iter().cloned().map(IntoActiveModel::into_active_model))
-        .on_conflict(
-            OnConflict::columns([Column::TenantId, Column::IdempotencyKey]).do_nothing_on([Column::Id]).to_owned(),
-        )
-        .try_insert()
-        .exec(&txn)
-        .await?;
+    // Bound the bind variables per statement (SQLite allows 32,766).
+    for chunk in ours.chunks(INSERT_CHUNK) {
+        Entity::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model))
+            .on_conflict(
+                OnConflict::columns([Column::TenantId, Column::IdempotencyKey]).do_nothing_on([Column::Id]).to_owned(),
+            )
+            .try_insert()
+            .exec(&txn)
+            .await?;
+    }
     // A keyless row cannot conflict: it was inserted as built. A keyed one
     // is read back by its key: our id means we created it.
     let mut per_tenant: HashMap<&str, Vec<&str>> = HashMap::new();

@@ -38,3 +38,17 @@ async fn the_daily_quota_is_exact_under_concurrency() {
     let refused = app.state.quota.reserve(&t.id, 1).await.expect_err("spent");
     assert_eq!(tonic::Status::from(refused).code(), tonic::Code::ResourceExhausted);
 }
+
+#[tokio::test]
+async fn a_burst_larger_than_one_statement_is_written_whole() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme", 100).await;
+    let (account_id, _) = app.online_account(&t, "sales-1").await;
+    // 2,500 rows × 33 columns would pass SQLite's and MySQL's bind limits in one INSERT.
+    let ids = app.insert_texts(&t, &account_id, 2_500).await;
+    let distinct: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(distinct.len(), 2_500);
+    for id in [&ids[0], &ids[1_249], &ids[2_499]] {
+        assert_eq!(app.stored(id).await.status, "pending");
+    }
+}

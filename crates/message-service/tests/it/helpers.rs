@@ -46,6 +46,8 @@ pub struct TestApp {
     pub sim: Simulator,
     /// Mints the callback service's tokens (receipts, inbound messages).
     pub service: ServiceTokenMinter,
+    /// The internal secret every service of the test shares.
+    pub secret: SecretString,
     receipts: Mutex<HashMap<String, usize>>,
     _db: testing::TestDatabase,
     _data_dir: tempfile::TempDir,
@@ -106,6 +108,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
         admin,
         sim,
         service,
+        secret,
         receipts: Mutex::default(),
         _db: db,
         _data_dir: data_dir,
