@@ -52,7 +52,8 @@ pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<App
         std::time::Duration::from_secs(settings.auth.service_token_ttl_secs),
     ));
     let quota = integrations::AccountQuota::new(&settings.auth.user_service_url, minter.clone(), cache.clone())?;
-    let providers = integrations::Providers::new(settings.provider.driver_config())?;
+    let providers = integrations::Providers::new(settings.provider.driver_config())
+        .map_err(|e| anyhow::anyhow!("provider http client: {e}"))?;
     let events = match settings.integrations.task_service_url() {
         Some(url) => Some(Arc::new(EventPublisher::new(url, minter.clone(), settings::SERVICE_NAME, clock.clone())?)),
         None => {

@@ -186,6 +186,24 @@ where
     }
 }
 
+/// A fresh UUIDv7 row id: time-ordered, so inserts stay append-only in the
+/// primary key, and unique across replicas without coordination.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Serialises a value for a JSON `text` column (both backends store JSON as
+/// text). Plain data types always serialise; `null` is the safe fallback.
+pub fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// Parses a stored JSON column, reporting bad stored data as `DbErr::Json`
+/// (a database problem, not the caller's).
+pub fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, DbErr> {
+    serde_json::from_str(text).map_err(|e| DbErr::Json(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use sea_orm::{ConnectionTrait, Statement};

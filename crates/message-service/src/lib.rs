@@ -67,7 +67,8 @@ pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<App
         directory: integrations::Directory::new(accounts.clone()),
         targets: integrations::SendTargets::new(accounts, target_ttl),
         tenants: integrations::TenantPolicies::new(users, tenant_ttl),
-        providers: integrations::Providers::new(settings.provider.driver_config())?,
+        providers: integrations::Providers::new(settings.provider.driver_config())
+            .map_err(|e| anyhow::anyhow!("provider http client: {e}"))?,
         events: integrations::MessageEvents::start(publisher),
         throttle: worker::throttle_store::ThrottleStore::new(&cache, &settings.throttle),
         db,

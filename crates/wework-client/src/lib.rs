@@ -8,9 +8,11 @@
 
 pub mod callback;
 pub mod http;
+pub mod pool;
 pub mod protocol;
 pub mod provider;
 
 pub use callback::{CallbackEnvelope, CallbackEvent, NotifyType};
 pub use http::{HttpProvider, HttpProviderConfig};
+pub use pool::ProviderPool;
 pub use provider::{ProviderError, ProviderResult, WeworkProvider};

@@ -17,24 +17,5 @@ pub use history::*;
 pub use instances::*;
 pub use wework_kit::pagination::KeysetCursor as Cursor;
 
-use sea_orm::DbErr;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
-/// A fresh UUIDv7 id (time-ordered, so inserts stay append-only).
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
-/// Serialises a value for a JSON text column.
-pub fn to_json<T: Serialize + ?Sized>(value: &T) -> String {
-    // Plain data types always serialise; `null` is a safe fallback.
-    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
-}
-
-/// Parses a stored JSON column, reporting bad stored data as `DbErr::Json`.
-pub fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, DbErr> {
-    serde_json::from_str(text).map_err(|e| DbErr::Json(e.to_string()))
-}
-
+pub use wework_kit::db::{from_json, new_id, to_json};
 pub use wework_kit::pagination::{ilike, like_pattern};

@@ -20,7 +20,6 @@ pub use tenants::TenantPolicies;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wework_client::{HttpProvider, HttpProviderConfig, WeworkProvider};
 use wework_kit::auth::ServiceTokenMinter;
 use wework_kit::grpc_client::{self, BearerSource, ServiceChannel};
 
@@ -34,21 +33,5 @@ pub fn service_channel(url: &str, minter: &Arc<ServiceTokenMinter>) -> anyhow::R
     Ok(grpc_client::intercepted(channel, Some(bearer)))
 }
 
-/// Builds drivers for instances; one connection pool for all of them.
-#[derive(Clone)]
-pub struct Providers {
-    http: reqwest::Client,
-    config: HttpProviderConfig,
-}
-
-impl Providers {
-    pub fn new(config: HttpProviderConfig) -> anyhow::Result<Self> {
-        let http = HttpProvider::client(&config).map_err(|e| anyhow::anyhow!("provider http client: {e}"))?;
-        Ok(Self { http, config })
-    }
-
-    /// The driver of one instance, given its api url and token.
-    pub fn driver(&self, api_url: &str, token: &str) -> Arc<dyn WeworkProvider> {
-        Arc::new(HttpProvider::with_client(self.http.clone(), api_url, token, self.config.clone()))
-    }
-}
+/// Drivers for instances, one connection pool for all of them.
+pub type Providers = wework_client::ProviderPool;

@@ -26,15 +26,11 @@ pub use json::{from_json_list, to_json};
 pub use schedules::*;
 pub use stats::*;
 pub use tasks::*;
+pub use wework_kit::db::new_id;
 pub use wework_kit::pagination::KeysetCursor as Cursor;
 
 use sea_orm::ColumnTrait;
 use sea_orm::sea_query::{Condition, SimpleExpr};
-
-/// A fresh UUIDv7 id (time-ordered, so inserts stay append-only).
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
 
 /// Whose rows a caller may see. Both `None` = the platform (everything).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -36,8 +36,4 @@ pub use status::*;
 pub use tenants::*;
 pub use user_roles::*;
 pub use users::*;
-
-/// A fresh UUIDv7 id (time-ordered, so inserts stay append-only).
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
+pub use wework_kit::db::new_id;
