@@ -64,7 +64,7 @@ impl SendTargets {
         if let Some(hit) = self.lookup(account_id) {
             return Ok(hit);
         }
-        let req = ResolveSendTargetRequest { account_id: account_id.to_owned() };
+        let req = ResolveSendTargetRequest { account_id: account_id.to_owned(), ..Default::default() };
         let target = match self.client.clone().resolve_send_target(req).await {
             Ok(resp) => Arc::new(convert(resp.into_inner())),
             Err(s) if s.code() == Code::NotFound => return Err(Error::NotFound("account")),
