@@ -2,13 +2,13 @@
 //! tenant, an account whose directory was synced from the simulator, and
 //! the dispatcher's effect (messages marked sent) without the dispatcher.
 
-use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use message_service::store::entity::{message, receiver};
 use message_service::worker::batches::{self, FeedReport};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use wework_kit::testing::eventually;
 use wework_proto::account::{self as apb, directory_service_client::DirectoryServiceClient};
 use wework_proto::message::{self as pb, targets::Kind};
 use wework_proto::user::{self as upb, auth_service_client::AuthServiceClient, user_service_client::UserServiceClient};
@@ -18,22 +18,6 @@ use crate::helpers::{Tenant, TestApp, authed, text};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 const PASSWORD: &str = "Operator-Passw0rd-9";
-
-/// Polls `probe` until it returns `Some`, at most [`DEADLINE`].
-pub async fn eventually<T, F, Fut>(mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(start.elapsed() < DEADLINE, "condition not reached within {DEADLINE:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Another user of tenant `t` (code `code`) with the operator role: it has
 /// template and batch permissions but is no tenant administrator.
@@ -71,12 +55,12 @@ pub async fn synced_account(app: &TestApp, t: &Tenant, name: &str, spec: Directo
     let stamp = |a: &apb::Account| a.last_sync_time.as_ref().map(|t| (t.seconds, t.nanos));
     // The login may have started a sync of the simulator's default
     // directory: let it finish, then sync the directory asked for.
-    let before = eventually(|| async { Some(account().await).filter(|a| a.sync_status != "running") }).await;
+    let before = eventually(DEADLINE, || async { Some(account().await).filter(|a| a.sync_status != "running") }).await;
     app.sim.set_directory(&guid, spec).await.expect("set directory");
     let mut directory = DirectoryServiceClient::new(app.accounts.channel.clone());
     let req = apb::SyncDirectoryRequest { account_id: account_id.clone() };
     directory.sync_directory(authed(&t.token, req)).await.expect("sync directory");
-    eventually(|| async {
+    eventually(DEADLINE, || async {
         let a = account().await;
         (a.sync_status == "done" && stamp(&a) > stamp(&before)).then_some(())
     })
