@@ -7,7 +7,9 @@
 //! - per-RPC telemetry ([`crate::telemetry::GrpcTelemetryLayer`]), a deadline
 //!   of `request_timeout_ms` on every RPC (a shorter client deadline wins), and
 //!   a server-wide concurrency limit that sheds excess RPCs with `UNAVAILABLE`;
-//! - `/metrics`, `/healthz`, `/readyz` on the `http` listener;
+//! - `/metrics`, `/healthz`, `/readyz` on the `http` listener, beside the
+//!   service's own HTTP routes if it has any ([`serve_with_http`]: the
+//!   callback service's ingest endpoints);
 //! - graceful shutdown when the [`Shutdown`] triggers: health goes NOT_SERVING
 //!   and `/healthz` 503 first, then the gRPC port stops accepting and in-flight
 //!   RPCs get up to `shutdown_grace_ms` to finish. Background workers listen
@@ -81,6 +83,21 @@ pub async fn serve(
     service_names: &[&str],
     shutdown: Shutdown,
 ) -> Result<(), ServerError> {
+    serve_with_http(name, listeners, settings, routes, service_names, axum::Router::new(), shutdown).await
+}
+
+/// [`serve`], with the service's own `http_routes` merged into the HTTP
+/// port (handlers may extract `ConnectInfo<SocketAddr>`). They stop
+/// accepting with the rest of the port once the gRPC drain is over.
+pub async fn serve_with_http(
+    name: &str,
+    listeners: Listeners,
+    settings: &ServerSettings,
+    routes: Routes,
+    service_names: &[&str],
+    http_routes: axum::Router,
+    shutdown: Shutdown,
+) -> Result<(), ServerError> {
     // Install the recorder before the first RPC records anything.
     let _ = metrics_handle();
 
@@ -103,7 +120,7 @@ pub async fn serve(
 
     let serving = Arc::new(AtomicBool::new(true));
     let http_stop = CancellationToken::new();
-    let mut http_task = tokio::spawn(http::run(listeners.http, serving.clone(), http_stop.clone()));
+    let mut http_task = tokio::spawn(http::run(listeners.http, serving.clone(), http_routes, http_stop.clone()));
 
     let (stop_accepting, stopped) = tokio::sync::oneshot::channel::<()>();
     let incoming = TcpIncoming::from(listeners.grpc).with_nodelay(Some(true));

@@ -31,6 +31,11 @@ pub mod wework {
             tonic::include_proto!("wework.message.v1");
         }
     }
+    pub mod callback {
+        pub mod v1 {
+            tonic::include_proto!("wework.callback.v1");
+        }
+    }
     pub mod bench {
         pub mod v1 {
             tonic::include_proto!("wework.bench.v1");
@@ -40,6 +45,7 @@ pub mod wework {
 
 pub use wework::account::v1 as account;
 pub use wework::bench::v1 as bench;
+pub use wework::callback::v1 as callback;
 pub use wework::common::v1 as common;
 pub use wework::message::v1 as message;
 pub use wework::task::v1 as task;

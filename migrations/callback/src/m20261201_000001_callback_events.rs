@@ -13,6 +13,11 @@
 //! `claim_id`/`claimed_by`/`lease_until`; expired leases are found through
 //! `ix_callback_events_lease`. Status: received | processing | processed |
 //! failed | ignored.
+//!
+//! `order_key` is the guid for status events (login, QR, logout, …), whose
+//! order matters, and NULL for the rest: the claim skips a status event
+//! while an earlier one of the same key still waits or runs
+//! (`ix_callback_events_order`).
 
 use sea_orm_migration::prelude::*;
 
@@ -33,6 +38,7 @@ enum CallbackEvents {
     Source,
     AppId,
     DedupKey,
+    OrderKey,
     RawData,
     ParsedData,
     Status,
@@ -66,6 +72,7 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(E::AppId).string_len(36).null())
                 // Built by callback_service::domain::dedup, which keeps keys within 160.
                 .col(ColumnDef::new(E::DedupKey).string_len(160).not_null())
+                .col(ColumnDef::new(E::OrderKey).string_len(100).null())
                 .col(ColumnDef::new(E::RawData).text().not_null())
                 .col(ColumnDef::new(E::ParsedData).text().null())
                 .col(ColumnDef::new(E::Status).string_len(12).not_null())
@@ -90,6 +97,7 @@ impl MigrationTrait for Migration {
         m.create_index(index("ix_callback_events_due", t, &[E::Status, E::NextAttemptAt], false)).await?;
         m.create_index(index("ix_callback_events_lease", t, &[E::Status, E::LeaseUntil], false)).await?;
         m.create_index(index("ix_callback_events_claim", t, &[E::ClaimId], false)).await?;
+        m.create_index(index("ix_callback_events_order", t, &[E::OrderKey, E::ReceivedTime], false)).await?;
         m.create_index(index("ix_callback_events_guid_received", t, &[E::Guid, E::ReceivedTime], false)).await?;
         m.create_index(index("ix_callback_events_tenant_received", t, &[E::TenantId, E::ReceivedTime, E::Id], false))
             .await?;

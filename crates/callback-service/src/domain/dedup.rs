@@ -8,6 +8,8 @@
 //! - a send result (19001) is keyed by our client message id *and* its
 //!   status, since sent, delivered and failed are distinct events of one
 //!   message: `i:<guid>:19001:<client_msg_id>:<status>`;
+//! - anything else that came with the instance's `x-wework-callback-id`
+//!   (the same on every re-send of one callback): `i:<guid>:<notify_type>:cb:<id>`;
 //! - anything else: `i:<guid>:<notify_type>:<sha256 of the canonical body>:<bucket>`.
 //!
 //! WeCom callbacks (`w:`): `w:<app>:<MsgId>` for messages, otherwise
@@ -98,8 +100,14 @@ impl fmt::Display for DedupKey {
     }
 }
 
-/// The key of an instance callback received at `received_unix`.
-pub fn instance_key(env: &CallbackEnvelope, received_unix: i64, window: DedupWindow) -> DedupKey {
+/// The key of an instance callback received at `received_unix`, with the
+/// sender's stable callback id when it sent one.
+pub fn instance_key(
+    env: &CallbackEnvelope,
+    callback_id: Option<&str>,
+    received_unix: i64,
+    window: DedupWindow,
+) -> DedupKey {
     let (guid, code) = (&env.guid, env.notify_type);
     let id_key = match NotifyType::from_code(code) {
         Some(NotifyType::NewMessage) => plain_id(&env.data, "msg_id").map(|id| format!("i:{guid}:{code}:{id}")),
@@ -108,6 +116,8 @@ pub fn instance_key(env: &CallbackEnvelope, received_unix: i64, window: DedupWin
             .map(|(id, status)| format!("i:{guid}:{code}:{id}:{status}")),
         _ => None,
     };
+    let id_key = id_key
+        .or_else(|| callback_id.map(str::trim).filter(|id| is_plain(id)).map(|id| format!("i:{guid}:{code}:cb:{id}")));
     let key = id_key.unwrap_or_else(|| {
         let mut body = String::new();
         canonical_json(&env.data, &mut body);

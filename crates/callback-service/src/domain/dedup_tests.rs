@@ -13,7 +13,7 @@ fn env(notify: NotifyType, data: Value) -> CallbackEnvelope {
 }
 
 fn key(e: &CallbackEnvelope, at: i64) -> String {
-    instance_key(e, at, DedupWindow::default()).into_string()
+    instance_key(e, None, at, DedupWindow::default()).into_string()
 }
 
 fn receipt(status: &str) -> CallbackEnvelope {
@@ -125,4 +125,20 @@ fn wecom_messages_key_by_msg_id_and_events_by_xml_hash() {
     assert_eq!(k, wecom_key("app-1", &ef, event, T0 + 10, w));
     assert_ne!(k, wecom_key("app-1", &lf, &later, T0, w));
     assert!(k.as_str().starts_with("w:app-1:") && k.as_str().len() <= MAX_KEY_LEN);
+}
+
+#[test]
+fn a_callback_id_keys_events_without_a_provider_id() {
+    let logout = CallbackEnvelope::new("g1", NotifyType::Logout, json!({"reason": "user"}));
+    let first = instance_key(&logout, Some("cb-1"), 100, DedupWindow::default()).into_string();
+    assert_eq!(first, "i:g1:11004:cb:cb-1");
+    // A re-send carries the same id, even across a window edge.
+    assert_eq!(instance_key(&logout, Some("cb-1"), 100_000, DedupWindow::default()).into_string(), first);
+    // The same body under another id is another event (logged out twice).
+    assert_ne!(instance_key(&logout, Some("cb-2"), 100, DedupWindow::default()).into_string(), first);
+    // The provider's own id still wins for messages.
+    let msg = CallbackEnvelope::new("g1", NotifyType::NewMessage, json!({"msg_id": "m9"}));
+    assert_eq!(instance_key(&msg, Some("cb-3"), 100, DedupWindow::default()).into_string(), "i:g1:11010:m9");
+    // An id that could confuse keys falls back to the body hash.
+    assert!(!instance_key(&logout, Some("a:b"), 100, DedupWindow::default()).into_string().contains(":cb:"));
 }

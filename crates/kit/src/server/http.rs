@@ -49,14 +49,18 @@ fn install_recorder() -> PrometheusHandle {
 pub(crate) async fn run(
     listener: TcpListener,
     serving: Arc<AtomicBool>,
+    service_routes: Router,
     stop: CancellationToken,
 ) -> std::io::Result<()> {
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(health))
         .route("/readyz", get(health))
-        .with_state(serving);
-    axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await
+        .with_state(serving)
+        .merge(service_routes);
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(stop.cancelled_owned())
+        .await
 }
 
 async fn metrics() -> impl IntoResponse {

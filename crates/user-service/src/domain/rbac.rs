@@ -69,6 +69,7 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("statistics:read", "View message statistics"),
     ("callback:read", "View provider callbacks"),
     ("callback:replay", "Replay provider callbacks"),
+    ("callback:configure", "Register and change official WeCom callback apps"),
     ("task:read", "View tasks and their executions"),
     ("task:write", "Create and cancel tasks"),
     ("endpoint:read", "View callback endpoints"),

@@ -1,0 +1,4 @@
+//! sea-orm entities, one per table of `migrations/callback`.
+
+pub mod app;
+pub mod event;

@@ -1,0 +1,16 @@
+//! Integration tests of the callback service: the real service on a random
+//! port with real user, account, message and task services and a WeWork
+//! simulator whose callbacks arrive signed at the ingest URL. SQLite by
+//! default; MariaDB and Redis when `WEWORK_TEST_MYSQL_URL` /
+//! `WEWORK_TEST_REDIS_URL` are set.
+
+mod helpers;
+mod platform;
+mod task_center;
+mod user_service;
+
+mod api;
+mod flow;
+mod ingest;
+mod processor;
+mod wecom;
