@@ -52,10 +52,18 @@ async fn main() -> anyhow::Result<()> {
     let message = message_service::build(message_settings, wework_kit::clock::system()).await?;
     let message_task = tokio::spawn(message_service::serve(message, message_listeners, shutdown.clone()));
 
+    let callback_settings = callback_service::Settings::load()?;
+    let callback_listeners = wework_kit::server::Listeners::bind(&callback_settings.server).await?;
+    let callback_grpc = callback_listeners.grpc_addr();
+    let callback_http = callback_listeners.http_addr();
+    let callback = callback_service::build(callback_settings, wework_kit::clock::system()).await?;
+    let callback_task = tokio::spawn(callback_service::serve(callback, callback_listeners, shutdown.clone()));
+
     println!("WeWork platform is running (Ctrl-C to stop)");
     println!("  user-service   gRPC http://{user_grpc}   metrics http://{user_http}/metrics");
     println!("  account-service gRPC http://{account_grpc}   metrics http://{account_http}/metrics");
     println!("  message-service gRPC http://{message_grpc}   metrics http://{message_http}/metrics");
+    println!("  callback-service gRPC http://{callback_grpc}   ingest + metrics http://{callback_http}");
     println!("  task-service   gRPC http://{task_grpc}   metrics http://{task_http}/metrics");
     println!("  first login:   tenant `platform`, user `admin` (password printed above on the first start)");
 
@@ -65,6 +73,7 @@ async fn main() -> anyhow::Result<()> {
         r = task_task => r,
         r = account_task => r,
         r = message_task => r,
+        r = callback_task => r,
     };
     shutdown.trigger();
     shutdown.wait_workers(Duration::from_secs(10)).await;
