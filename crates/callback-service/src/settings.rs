@@ -23,6 +23,7 @@ pub struct Settings {
     pub integrations: IntegrationSettings,
     pub ingest: IngestSettings,
     pub processor: ProcessorSettings,
+    pub retention: RetentionSettings,
 }
 
 impl Default for Settings {
@@ -36,6 +37,7 @@ impl Default for Settings {
             integrations: IntegrationSettings::default(),
             ingest: IngestSettings::default(),
             processor: ProcessorSettings::default(),
+            retention: RetentionSettings::default(),
         }
     }
 }
@@ -57,6 +59,7 @@ impl Settings {
         self.integrations.validate(&mut p);
         self.ingest.validate(&mut p);
         self.processor.validate(&mut p);
+        self.retention.validate(&mut p);
         p.into_result()
     }
 }
@@ -198,5 +201,31 @@ impl ProcessorSettings {
             self.retry_backoff_max_ms >= self.retry_backoff_ms,
             "processor.retry_backoff_max_ms must be at least retry_backoff_ms",
         );
+    }
+}
+
+/// Finished events (processed, ignored, failed) older than `max_age_days`
+/// are deleted in small batches, so the table does not grow forever.
+/// Waiting events are never deleted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RetentionSettings {
+    pub enabled: bool,
+    pub max_age_days: u32,
+    pub batch: u64,
+    pub interval_secs: u64,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self { enabled: true, max_age_days: 30, batch: 1_000, interval_secs: 3_600 }
+    }
+}
+
+impl RetentionSettings {
+    fn validate(&self, p: &mut Problems) {
+        p.check(self.max_age_days >= 1, "retention.max_age_days must be at least 1");
+        p.check((1..=100_000).contains(&self.batch), "retention.batch must be within 1..=100000");
+        p.check(self.interval_secs >= 1, "retention.interval_secs must be at least 1");
     }
 }

@@ -229,3 +229,24 @@ async fn replay_ids<C: ConnectionTrait>(
     }
     Ok(update.exec(db).await?.rows_affected)
 }
+
+/// Deletes up to `batch` finished events received before `cutoff`; returns
+/// how many. Waiting and running events are kept whatever their age.
+pub async fn purge_finished<C: ConnectionTrait>(db: &C, cutoff: DateTime<Utc>, batch: u64) -> Result<u64, DbErr> {
+    let finished = [EventStatus::Processed, EventStatus::Failed, EventStatus::Ignored].map(EventStatus::as_str);
+    let ids: Vec<String> = Entity::find()
+        .filter(Column::ReceivedTime.lt(cutoff))
+        .filter(Column::Status.is_in(finished))
+        .select_only()
+        .column(Column::Id)
+        .limit(batch)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let done =
+        Entity::delete_many().filter(Column::Id.is_in(ids)).filter(Column::Status.is_in(finished)).exec(db).await?;
+    Ok(done.rows_affected)
+}

@@ -83,6 +83,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     settings.integrations.message_service_url = messages.grpc_url.clone();
     settings.integrations.task_service_url = format!("http://{}", tasks.addr);
     settings.processor.enabled = false;
+    settings.retention.enabled = false;
     settings.ingest.guid_cache_ms = 0;
     settings.ingest.unknown_guid_cache_ms = 0;
     customize(&mut settings);

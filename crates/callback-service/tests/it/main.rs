@@ -10,6 +10,7 @@ mod task_center;
 mod user_service;
 
 mod api;
+mod bench;
 mod flow;
 mod ingest;
 mod processor;
