@@ -11,7 +11,9 @@
 //! Processing follows `wework_kit::lease`: the claim walks
 //! `ix_callback_events_due` (status, next_attempt_at) and stamps
 //! `claim_id`/`claimed_by`/`lease_until`; expired leases are found through
-//! `ix_callback_events_lease`. Status: received | processing | processed |
+//! the same index (few rows are `processing` at any time). Every index
+//! costs ingest (each insert writes every one), so there are no others
+//! than the claim, the order and the API's filters need. Status: received | processing | processed |
 //! failed | ignored.
 //!
 //! `order_key` is the guid for status events (login, QR, logout, …), whose
@@ -95,7 +97,6 @@ impl MigrationTrait for Migration {
         let t = E::Table;
         m.create_index(index("uq_callback_events_dedup", t, &[E::DedupKey], true)).await?;
         m.create_index(index("ix_callback_events_due", t, &[E::Status, E::NextAttemptAt], false)).await?;
-        m.create_index(index("ix_callback_events_lease", t, &[E::Status, E::LeaseUntil], false)).await?;
         m.create_index(index("ix_callback_events_claim", t, &[E::ClaimId], false)).await?;
         m.create_index(index("ix_callback_events_order", t, &[E::OrderKey, E::ReceivedTime], false)).await?;
         m.create_index(index("ix_callback_events_guid_received", t, &[E::Guid, E::ReceivedTime], false)).await?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use wework_kit::testing::eventually;
 
 use crate::helpers::spawn_app_with;
-use crate::task_center::{Receiver, Switch, TaskCenter, TaskCenterData, signature_valid};
+use wework_testkit::{Receiver, Switch, TaskCenter, TaskCenterData, signature_valid};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 

@@ -14,7 +14,7 @@ use account_service::worker::watchdog::{self, TickReport};
 use account_service::{AppState, Settings};
 use secrecy::SecretString;
 use tonic::transport::Channel;
-use tonic::{Code, Request, Status};
+use tonic::{Request, Status};
 use wework_client::NotifyType;
 use wework_kit::auth::ServiceTokenMinter;
 use wework_kit::clock::ManualClock;
@@ -26,7 +26,7 @@ use wework_proto::account::{
 };
 use wework_sim::{CallbackConfig, SimConfig, Simulator};
 
-pub use crate::user_service::{Tenant, UserService};
+pub use wework_testkit::{Tenant, TenantLimits, UserService, assert_code, authed};
 
 /// The code the simulator accepts for a verification.
 pub const VERIFY_CODE: &str = "123456";
@@ -123,23 +123,6 @@ pub async fn start_sim() -> Simulator {
     Simulator::start(config).await.expect("simulator")
 }
 
-/// A request carrying a bearer token.
-pub fn authed<T>(token: &str, msg: T) -> Request<T> {
-    let mut req = Request::new(msg);
-    req.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("header"));
-    req
-}
-
-pub fn assert_code<T: std::fmt::Debug>(result: Result<T, Status>, code: Code) -> Status {
-    match result {
-        Ok(v) => panic!("expected {code:?}, got Ok({v:?})"),
-        Err(s) => {
-            assert_eq!(s.code(), code, "unexpected status: {s:?}");
-            s
-        }
-    }
-}
-
 /// The fields an InvalidArgument names (its message is `field: why; …`).
 pub fn violated_fields(status: &Status) -> Vec<String> {
     status.message().split("; ").filter_map(|part| part.split_once(": ").map(|(f, _)| f.to_owned())).collect()
@@ -175,7 +158,7 @@ impl TestApp {
     }
 
     pub async fn tenant(&self, code: &str, max_accounts: i32) -> Tenant {
-        self.users.tenant(&self.admin, code, max_accounts).await
+        self.users.tenant(&self.admin, code, TenantLimits { max_accounts, ..TenantLimits::default() }).await
     }
 
     pub async fn create(&self, t: &Tenant, name: &str) -> pb::Account {

@@ -6,8 +6,6 @@
 //! `WEWORK_TEST_REDIS_URL` are set.
 
 mod helpers;
-mod task_center;
-mod user_service;
 
 mod cache;
 mod directory;

@@ -9,7 +9,6 @@
 //! mid-event loses its lease; the event is claimed again and processed
 //! again, which every downstream call tolerates.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -73,8 +72,10 @@ pub async fn reclaim(state: &AppState) -> Result<u64, sea_orm::DbErr> {
 }
 
 /// Claims one batch of due events and processes it; returns how many were
-/// claimed. Events of one guid run one after another in the order received;
-/// guids run concurrently up to `processor.concurrency`.
+/// claimed. A claim holds at most one status event per guid (the claim
+/// skips one while an earlier one waits), and the other kinds do not
+/// depend on each other's order, so the whole batch runs concurrently, up
+/// to `processor.concurrency` at once.
 pub async fn tick(state: &AppState) -> Result<usize, sea_orm::DbErr> {
     let cfg = &state.settings.processor;
     let now = state.clock.now();
@@ -82,25 +83,19 @@ pub async fn tick(state: &AppState) -> Result<usize, sea_orm::DbErr> {
     let (claim, rows) =
         store::claim_due(state.db.writer(), &state.worker_id, now, lease_until, cfg.claim_batch).await?;
     let claimed = rows.len();
-    let mut by_guid: BTreeMap<String, Vec<event::Model>> = BTreeMap::new();
-    for row in rows {
-        by_guid.entry(row.guid.clone()).or_default().push(row);
-    }
     let claim_id = claim.claim_id.as_str();
-    futures::stream::iter(by_guid.into_values())
-        .for_each_concurrent(cfg.concurrency, |group| async move {
-            for row in group {
-                let outcome = process(state, &row).await;
-                let now = state.clock.now();
-                let written = wework_kit::db::retry_transient(|| {
-                    store::finish(state.db.writer(), &row, claim_id, outcome.clone(), now)
-                })
-                .await;
-                match written {
-                    Ok(true) => record(&row, &outcome, now),
-                    Ok(false) => tracing::info!(event = %row.id, "lease lost before the outcome was written"),
-                    Err(e) => tracing::warn!(event = %row.id, error = %e, "outcome not written; the lease will expire"),
-                }
+    futures::stream::iter(rows)
+        .for_each_concurrent(cfg.concurrency, |row| async move {
+            let outcome = process(state, &row).await;
+            let now = state.clock.now();
+            let written = wework_kit::db::retry_transient(|| {
+                store::finish(state.db.writer(), &row, claim_id, outcome.clone(), now)
+            })
+            .await;
+            match written {
+                Ok(true) => record(&row, &outcome, now),
+                Ok(false) => tracing::info!(event = %row.id, "lease lost before the outcome was written"),
+                Err(e) => tracing::warn!(event = %row.id, error = %e, "outcome not written; the lease will expire"),
             }
         })
         .await;

@@ -32,13 +32,19 @@ const SECS: u64 = 10;
 const CALLERS: usize = 64;
 const ACCOUNTS: usize = 20;
 
+fn callers() -> usize {
+    std::env::var("BENCH_CALLERS").ok().and_then(|s| s.parse().ok()).unwrap_or(CALLERS)
+}
+
 fn secs() -> u64 {
     std::env::var("BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(SECS)
 }
 
-fn new_message(guid: &str, msg_id: &str) -> Vec<u8> {
+/// A customer's message; `chat` picks the conversation (customers write in
+/// their own chats, so a few hundred are spread over the accounts).
+fn new_message(guid: &str, msg_id: &str, chat: u64) -> Vec<u8> {
     serde_json::to_vec(&json!({"guid": guid, "notify_type": NotifyType::NewMessage.code(), "data": {
-        "msg_id": msg_id, "chat_id": "bench-chat", "chat_type": "private", "sender_id": "customer",
+        "msg_id": msg_id, "chat_id": format!("customer-{}", chat % 500), "chat_type": "private", "sender_id": "customer",
         "msg_type": "text", "text": "Is my order on its way?", "sent_at": 1_700_000_000_000_i64}}))
     .expect("json")
 }
@@ -73,7 +79,7 @@ where
     let started = Instant::now();
     let until = started + Duration::from_secs(secs);
     let mut tasks = Vec::new();
-    for _ in 0..CALLERS {
+    for _ in 0..callers() {
         let (call, seq) = (call.clone(), seq.clone());
         tasks.push(tokio::spawn(async move {
             let mut hist = Histogram::<u64>::new(3).expect("histogram");
@@ -115,9 +121,9 @@ fn rss_mib() -> f64 {
 async fn ingest_rate() {
     let app = spawn_app_with(|s| s.ingest.guid_cache_ms = 60_000).await;
     let guids = Arc::new(guids(&app, ACCOUNTS).await);
-    let client = reqwest::Client::builder().pool_max_idle_per_host(CALLERS).build().expect("client");
+    let client = reqwest::Client::builder().pool_max_idle_per_host(callers()).build().expect("client");
     let (http, token) = (app.http.clone(), app.sim.token().to_owned());
-    eprintln!("backend {}, {CALLERS} callers, {} s each", wework_kit::testing::backend_label(), secs());
+    eprintln!("backend {}, {} callers, {} s each", wework_kit::testing::backend_label(), callers(), secs());
 
     let health = format!("{http}/healthz");
     let c = client.clone();
@@ -139,7 +145,7 @@ async fn ingest_rate() {
             let (c, url, token, guids, run) = (client.clone(), url.clone(), token.clone(), guids.clone(), run.clone());
             async move {
                 let guid = &guids[(n as usize) % guids.len()];
-                let body = new_message(guid, &format!("bench-{run}-{n}"));
+                let body = new_message(guid, &format!("bench-{run}-{n}"), n);
                 let ts = chrono::Utc::now().timestamp();
                 let sent = c
                     .post(url)
@@ -206,7 +212,7 @@ async fn callback_to_webhook_latency() {
         let due = started + Duration::from_micros(n * 1_000_000 / rate);
         tokio::time::sleep_until(due.into()).await;
         let id = format!("lat-{n}");
-        let body = new_message(&guids[n as usize % guids.len()], &id);
+        let body = new_message(&guids[n as usize % guids.len()], &id, n);
         posted.insert(id, Instant::now());
         let ts = chrono::Utc::now().timestamp();
         let req = client

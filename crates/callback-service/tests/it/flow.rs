@@ -11,8 +11,8 @@ use wework_proto::message::{self as mpb, Direction, ListMessagesRequest, Message
 use wework_sim::{Faults, Inbound};
 
 use crate::helpers::{TestApp, authed, spawn_app};
-use crate::task_center::{Receiver, signature_valid};
-use crate::user_service::Tenant;
+use wework_testkit::Tenant;
+use wework_testkit::{Receiver, signature_valid};
 
 fn inbound(chat: &str, text: &str) -> Inbound {
     Inbound {

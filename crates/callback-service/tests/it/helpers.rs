@@ -11,7 +11,6 @@ use callback_service::worker::processor;
 use callback_service::{AppState, Settings};
 use secrecy::SecretString;
 use tonic::transport::Channel;
-use tonic::{Code, Request, Status};
 use wework_client::callback::sign;
 use wework_kit::clock::ManualClock;
 use wework_kit::shutdown::Shutdown;
@@ -22,8 +21,8 @@ use wework_proto::callback::{
 use wework_sim::Simulator;
 
 pub use crate::platform::{AccountService, MessageService};
-use crate::task_center::{TaskCenter, TaskCenterData};
-pub use crate::user_service::{Tenant, UserService};
+use wework_testkit::{TaskCenter, TaskCenterData};
+pub use wework_testkit::{Tenant, TenantLimits, UserService, assert_code, authed};
 
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -115,23 +114,6 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     }
 }
 
-/// A request carrying a bearer token.
-pub fn authed<T>(token: &str, msg: T) -> Request<T> {
-    let mut req = Request::new(msg);
-    req.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("header"));
-    req
-}
-
-pub fn assert_code<T: std::fmt::Debug>(result: Result<T, Status>, code: Code) -> Status {
-    match result {
-        Ok(v) => panic!("expected {code:?}, got Ok({v:?})"),
-        Err(s) => {
-            assert_eq!(s.code(), code, "unexpected status: {s:?}");
-            s
-        }
-    }
-}
-
 /// One answer of the ingest endpoint.
 #[derive(Debug)]
 pub struct Answer {
@@ -149,7 +131,8 @@ impl TestApp {
     }
 
     pub async fn tenant(&self, code: &str) -> Tenant {
-        self.users.tenant(&self.admin, code, 10_000).await
+        let limits = TenantLimits { max_daily_messages: 10_000, ..TenantLimits::default() };
+        self.users.tenant(&self.admin, code, limits).await
     }
 
     /// An account of `t` brought online through real callbacks: StartLogin,
@@ -239,7 +222,7 @@ where
 }
 
 /// The first delivery of tenant event `kind` the receiver got.
-pub async fn wait_for_delivery(receiver: &crate::task_center::Receiver, kind: &str) -> crate::task_center::Delivery {
+pub async fn wait_for_delivery(receiver: &wework_testkit::Receiver, kind: &str) -> wework_testkit::Delivery {
     eventually(DEADLINE, || async { receiver.deliveries().into_iter().find(|d| d.json()["type"] == kind) }).await
 }
 

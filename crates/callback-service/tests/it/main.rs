@@ -4,10 +4,12 @@
 //! default; MariaDB and Redis when `WEWORK_TEST_MYSQL_URL` /
 //! `WEWORK_TEST_REDIS_URL` are set.
 
+/// The services' binaries run on mimalloc; so do their tests (and benchmarks).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod helpers;
 mod platform;
-mod task_center;
-mod user_service;
 
 mod api;
 mod bench;

@@ -17,7 +17,7 @@ use wework_proto::message::message_service_client::MessageServiceClient;
 use wework_sim::{CallbackConfig, SimConfig, Simulator};
 
 use crate::helpers::authed;
-use crate::user_service::Tenant;
+use wework_testkit::Tenant;
 
 /// A simulator without a heartbeat ticker whose callbacks are retried
 /// quickly (a callback for a guid the account service has not stored yet

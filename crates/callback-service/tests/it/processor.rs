@@ -13,7 +13,7 @@ use wework_proto::callback::{ReplayEventRequest, ReplayEventsRequest};
 use wework_proto::message::{Direction, ListMessagesRequest};
 
 use crate::helpers::{TestApp, authed, spawn_app, spawn_app_with};
-use crate::user_service::Tenant;
+use wework_testkit::Tenant;
 
 fn body(guid: &str, notify: NotifyType, data: serde_json::Value) -> Vec<u8> {
     serde_json::to_vec(&json!({"guid": guid, "notify_type": notify.code(), "data": data})).expect("json")

@@ -9,8 +9,8 @@ use tonic::Code;
 use wework_proto::callback::{GetAppRequest, ListAppsRequest, RegisterAppRequest, UpdateAppRequest, WecomApp};
 
 use crate::helpers::{TestApp, assert_code, authed, spawn_app};
-use crate::task_center::{Receiver, signature_valid};
-use crate::user_service::Tenant;
+use wework_testkit::Tenant;
+use wework_testkit::{Receiver, signature_valid};
 
 const TOKEN: &str = "QDG6eK";
 const CORP: &str = "wx5823bf96d3bd56c7";

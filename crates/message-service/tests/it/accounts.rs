@@ -20,7 +20,7 @@ use wework_proto::account::{
 use wework_sim::Simulator;
 
 use crate::helpers::authed;
-use crate::user_service::Tenant;
+use wework_testkit::Tenant;
 
 pub struct AccountService {
     pub channel: Channel,

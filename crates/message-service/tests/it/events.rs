@@ -9,7 +9,7 @@ use wework_proto::message::{self as pb, ChatType, MessageStatus};
 
 use crate::dispatch_support::tick;
 use crate::helpers::{spawn_app_with, text};
-use crate::task_center::{Receiver, Switch, TaskCenter, TaskCenterData, signature_valid};
+use wework_testkit::{Receiver, Switch, TaskCenter, TaskCenterData, signature_valid};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 

@@ -18,7 +18,7 @@ use message_service::store::{self, NewMessage};
 use message_service::{AppState, Settings};
 use secrecy::SecretString;
 use tonic::transport::Channel;
-use tonic::{Code, Request, Status};
+use tonic::{Request, Status};
 use wework_kit::auth::ServiceTokenMinter;
 use wework_kit::clock::ManualClock;
 use wework_kit::shutdown::Shutdown;
@@ -30,7 +30,7 @@ use wework_proto::message::{
 use wework_sim::{CallbackConfig, KickReason, SimConfig, Simulator};
 
 pub use crate::accounts::AccountService;
-pub use crate::user_service::{Tenant, UserService};
+pub use wework_testkit::{Tenant, TenantLimits, UserService, assert_code, authed};
 
 pub struct TestApp {
     pub channel: Channel,
@@ -123,23 +123,6 @@ pub async fn start_sim() -> Simulator {
     Simulator::start(config).await.expect("simulator")
 }
 
-/// A request carrying a bearer token.
-pub fn authed<T>(token: &str, msg: T) -> Request<T> {
-    let mut req = Request::new(msg);
-    req.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("header"));
-    req
-}
-
-pub fn assert_code<T: std::fmt::Debug>(result: Result<T, Status>, code: Code) -> Status {
-    match result {
-        Ok(v) => panic!("expected {code:?}, got Ok({v:?})"),
-        Err(s) => {
-            assert_eq!(s.code(), code, "unexpected status: {s:?}");
-            s
-        }
-    }
-}
-
 /// The fields an InvalidArgument names (its message is `field: why; …`).
 pub fn violated_fields(status: &Status) -> Vec<String> {
     status.message().split("; ").filter_map(|part| part.split_once(": ").map(|(f, _)| f.to_owned())).collect()
@@ -163,7 +146,9 @@ impl TestApp {
 
     /// A tenant allowed `daily_messages` a day, with its administrator's token.
     pub async fn tenant(&self, code: &str, daily_messages: i32) -> Tenant {
-        self.users.tenant(&self.admin, code, daily_messages).await
+        self.users
+            .tenant(&self.admin, code, TenantLimits { max_daily_messages: daily_messages, ..TenantLimits::default() })
+            .await
     }
 
     /// Sets the tenant's config, e.g. `{"throttle": {"min_interval_ms": 3000}}`.

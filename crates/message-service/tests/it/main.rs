@@ -6,7 +6,6 @@
 
 mod accounts;
 mod helpers;
-mod user_service;
 
 mod batch_dispatch;
 mod batch_support;
@@ -22,6 +21,5 @@ mod messages;
 mod messages_support;
 mod retention;
 mod statistics;
-mod task_center;
 mod templates;
 mod throttle;

@@ -12,7 +12,7 @@ use wework_client::protocol::MessageContent;
 use wework_proto::message::{self as pb, ChatType};
 
 use crate::helpers::{TestApp, authed, text};
-use crate::user_service::Tenant;
+use wework_testkit::Tenant;
 
 /// A private text message to `conversation`.
 pub fn text_request(account_id: &str, conversation: &str, body: &str) -> pb::SendMessageRequest {

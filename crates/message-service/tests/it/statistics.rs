@@ -9,7 +9,7 @@ use tonic::Code;
 use wework_proto::message::{self as pb, ChatType, MessageStatus};
 
 use crate::helpers::{TestApp, assert_code, authed, spawn_app, text, violated_fields};
-use crate::user_service::Tenant;
+use wework_testkit::Tenant;
 
 async fn stats(app: &TestApp, t: &Tenant, req: pb::GetStatisticsRequest) -> Vec<pb::StatisticsRow> {
     app.messages().get_statistics(authed(&t.token, req)).await.expect("statistics").into_inner().rows

@@ -1,7 +1,8 @@
-//! A real task center in the same test process (same internal secret, the
-//! same user service) and a local webhook receiver: callback events travel
-//! through it to a tenant's webhook, signed. (A copy of the message
-//! service's test helper.)
+//! A real task center in the test's process (same internal secret, the
+//! same user service) and a local webhook receiver: the services' tenant
+//! events travel through it to a tenant's webhook, signed (Standard
+//! Webhooks), and [`signature_valid`] checks them with the task center's
+//! own verifier.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -16,7 +17,7 @@ use wework_kit::shutdown::Shutdown;
 use wework_kit::testing;
 use wework_proto::task::{self as tpb, endpoint_service_client::EndpointServiceClient};
 
-use crate::helpers::authed;
+use crate::authed;
 
 /// The task center's durable parts (database, key files), kept across a
 /// restart of the service.
@@ -31,9 +32,10 @@ impl TaskCenterData {
     }
 }
 
-/// A task service on a random loopback port.
+/// A task service on a random loopback port; stops when dropped.
 pub struct TaskCenter {
     shutdown: Shutdown,
+    served: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     pub addr: SocketAddr,
     pub channel: Channel,
 }
@@ -61,9 +63,17 @@ impl TaskCenter {
         let addr = listeners.grpc_addr();
         let state = task_service::build(settings, wework_kit::clock::system()).await.expect("build task center");
         let shutdown = Shutdown::new();
-        tokio::spawn(task_service::serve(state, listeners, shutdown.clone()));
+        let served = tokio::spawn(task_service::serve(state, listeners, shutdown.clone()));
         let channel = Channel::from_shared(format!("http://{addr}")).expect("url").connect_lazy();
-        Self { shutdown, addr, channel }
+        Self { shutdown, served: Some(served), addr, channel }
+    }
+
+    /// Stops serving and waits until it has stopped.
+    pub async fn stop(mut self) {
+        self.shutdown.trigger();
+        if let Some(served) = self.served.take() {
+            let _ = served.await;
+        }
     }
 
     /// Points the tenant's webhook (its default endpoint) at `url`; returns

@@ -1,7 +1,7 @@
-//! A real user service in the same test process, trusting the other
-//! services' service tokens (same internal secret): it issues the tenant
-//! users' and the platform admin's tokens, answers the daily message quota
-//! and holds the tenants' throttle settings.
+//! A real user service in the test's process, trusting the other services'
+//! service tokens (same internal secret): it issues the platform admin's
+//! and tenant administrators' tokens, answers quota checks and holds the
+//! tenants' config.
 
 use secrecy::SecretString;
 use tonic::transport::Channel;
@@ -12,10 +12,11 @@ use wework_proto::user::{
     user_service_client::UserServiceClient,
 };
 
-use crate::helpers::authed;
+use crate::authed;
 
 const ADMIN_PASSWORD: &str = "Admin-Passw0rd-For-Tests";
-const PASSWORD: &str = "Correct-Horse-9";
+/// The password of every tenant administrator [`UserService::tenant`] creates.
+pub const PASSWORD: &str = "Correct-Horse-9";
 
 /// A user service on 127.0.0.1:0 that trusts the services' tokens.
 pub struct UserService {
@@ -39,8 +40,21 @@ pub struct Tenant {
     pub token: String,
 }
 
+/// The quotas a test tenant gets.
+#[derive(Debug, Clone, Copy)]
+pub struct TenantLimits {
+    pub max_accounts: i32,
+    pub max_daily_messages: i32,
+}
+
+impl Default for TenantLimits {
+    fn default() -> Self {
+        Self { max_accounts: 100, max_daily_messages: 1_000 }
+    }
+}
+
 impl UserService {
-    /// On the system clock: it checks tokens the services mint on it.
+    /// On the system clock: it checks tokens the other services mint on it.
     pub async fn spawn(internal_secret: &SecretString) -> Self {
         let db = testing::fresh_database("user").await;
         let data_dir = tempfile::tempdir().expect("tempdir");
@@ -52,7 +66,7 @@ impl UserService {
         settings.auth.internal_secret = Some(internal_secret.clone());
         settings.bootstrap.admin_password = Some(SecretString::from(ADMIN_PASSWORD));
         settings.integrations.task_service_url = None;
-        // Tests move the account service's clock forward by minutes.
+        // Tests move the other services' clocks forward by minutes.
         settings.tokens.access_ttl_secs = 3600;
         settings.tokens.refresh_ttl_secs = 7200;
         let listeners = wework_kit::server::Listeners::bind(&settings.server).await.expect("bind");
@@ -80,17 +94,24 @@ impl UserService {
         self.login("platform", "admin", ADMIN_PASSWORD).await
     }
 
-    /// A tenant allowed `daily_messages` a day and the token of its administrator.
-    pub async fn tenant(&self, admin: &str, code: &str, daily_messages: i32) -> Tenant {
+    /// A tenant with `limits` and the token of its administrator (role `admin`).
+    pub async fn tenant(&self, admin: &str, code: &str, limits: TenantLimits) -> Tenant {
         let mut tenants = TenantServiceClient::new(self.channel.clone());
         let create = upb::CreateTenantRequest {
             tenant_code: code.into(),
             name: format!("Tenant {code}"),
-            max_accounts: 100,
-            max_daily_messages: daily_messages,
+            max_accounts: limits.max_accounts,
+            max_daily_messages: limits.max_daily_messages,
             ..Default::default()
         };
         let tenant = tenants.create_tenant(authed(admin, create)).await.expect("create tenant").into_inner();
+        // Set again explicitly: a limit of 0 at creation means "the default".
+        let update = upb::UpdateTenantRequest {
+            tenant_id: tenant.id.clone(),
+            max_accounts: Some(limits.max_accounts),
+            ..Default::default()
+        };
+        tenants.update_tenant(authed(admin, update)).await.expect("update tenant");
         let user = upb::CreateUserRequest {
             tenant_id: tenant.id.clone(),
             username: format!("{code}-admin"),
