@@ -9,7 +9,7 @@ const EXPECT: Expect = Expect {
     indexes: &[
         ("callback_events", "uq_callback_events_dedup"),
         ("callback_events", "ix_callback_events_due"),
-        ("callback_events", "ix_callback_events_lease"),
+        ("callback_events", "ix_callback_events_order"),
         ("callback_events", "ix_callback_events_claim"),
         ("callback_events", "ix_callback_events_guid_received"),
         ("callback_events", "ix_callback_events_tenant_received"),

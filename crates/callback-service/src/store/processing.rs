@@ -49,6 +49,15 @@ pub async fn claim_due(
     Ok((claim, rows))
 }
 
+/// Extends the leases of `claim_ids` still held; returns how many rows kept them.
+pub async fn renew_leases<C: ConnectionTrait>(
+    db: &C,
+    claim_ids: &[String],
+    lease_until: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    lease::renew(db, &CLAIM, claim_ids, lease_until).await
+}
+
 /// Returns events whose processor vanished to `received`.
 pub async fn reclaim_expired<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> Result<u64, DbErr> {
     lease::reclaim_expired(db, &CLAIM, now).await

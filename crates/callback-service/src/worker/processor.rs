@@ -83,23 +83,47 @@ pub async fn tick(state: &AppState) -> Result<usize, sea_orm::DbErr> {
     let (claim, rows) =
         store::claim_due(state.db.writer(), &state.worker_id, now, lease_until, cfg.claim_batch).await?;
     let claimed = rows.len();
+    if claimed == 0 {
+        return Ok(0);
+    }
     let claim_id = claim.claim_id.as_str();
-    futures::stream::iter(rows)
-        .for_each_concurrent(cfg.concurrency, |row| async move {
-            let outcome = process(state, &row).await;
-            let now = state.clock.now();
-            let written = wework_kit::db::retry_transient(|| {
-                store::finish(state.db.writer(), &row, claim_id, outcome.clone(), now)
-            })
-            .await;
-            match written {
-                Ok(true) => record(&row, &outcome, now),
-                Ok(false) => tracing::info!(event = %row.id, "lease lost before the outcome was written"),
-                Err(e) => tracing::warn!(event = %row.id, error = %e, "outcome not written; the lease will expire"),
-            }
-        })
-        .await;
+    let work = futures::stream::iter(rows).for_each_concurrent(cfg.concurrency, |row| async move {
+        let outcome = process(state, &row).await;
+        let now = state.clock.now();
+        let written =
+            wework_kit::db::retry_transient(|| store::finish(state.db.writer(), &row, claim_id, outcome.clone(), now))
+                .await;
+        match written {
+            Ok(true) => record(&row, &outcome, now),
+            Ok(false) => tracing::info!(event = %row.id, "lease lost before the outcome was written"),
+            Err(e) => tracing::warn!(event = %row.id, error = %e, "outcome not written; the lease will expire"),
+        }
+    });
+    keep_leased(state, claim_id, work).await;
     Ok(claimed)
+}
+
+/// Runs `work` while renewing the claim's lease every third of its length
+/// (real time: a slow callee is slow in real time), so a batch held up by a
+/// degraded service is not taken over and processed twice meanwhile.
+async fn keep_leased(state: &AppState, claim_id: &str, work: impl std::future::Future<Output = ()>) {
+    let lease_secs = state.settings.processor.lease_secs;
+    let every = Duration::from_secs((lease_secs / 3).max(1));
+    let claims = [claim_id.to_owned()];
+    let renew = async {
+        loop {
+            tokio::time::sleep(every).await;
+            let until = state.clock.now() + chrono::Duration::seconds(i64::try_from(lease_secs).unwrap_or(60));
+            if let Err(e) = store::renew_leases(state.db.writer(), &claims, until).await {
+                tracing::warn!(error = %e, "renewing callback leases failed");
+            }
+        }
+    };
+    tokio::pin!(work);
+    tokio::select! {
+        () = &mut work => {}
+        () = renew => work.await,
+    }
 }
 
 fn record(row: &event::Model, outcome: &Outcome, now: DateTime<Utc>) {

@@ -232,3 +232,20 @@ impl TestApp {
         wework_kit::clock::Clock::now(self.clock.as_ref())
     }
 }
+
+impl TestApp {
+    /// Polls the stored events (without processing) until `pick` finds one.
+    pub async fn wait_for_stored<T>(
+        &self,
+        mut pick: impl FnMut(&callback_service::store::entity::event::Model) -> Option<T>,
+    ) -> T {
+        let deadline = std::time::Instant::now() + DEADLINE;
+        loop {
+            if let Some(found) = self.stored().await.iter().find_map(&mut pick) {
+                return found;
+            }
+            assert!(std::time::Instant::now() < deadline, "no stored event matched within {DEADLINE:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}

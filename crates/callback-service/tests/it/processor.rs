@@ -203,3 +203,43 @@ async fn finished_events_past_the_retention_age_are_deleted_and_waiting_ones_kep
     assert_eq!(left.len(), 1, "the new, waiting event stays");
     assert_eq!(left[0].status, "received");
 }
+
+#[tokio::test]
+async fn a_batch_held_up_by_a_slow_callee_keeps_its_lease() {
+    // A message service that accepts connections and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let silent_url = format!("http://{}", silent.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let app = spawn_app_with(|s| {
+        s.integrations.message_service_url = silent_url;
+        s.processor.lease_secs = 5;
+    })
+    .await;
+    let t = app.tenant("slow").await;
+    let (_, guid) = app.online_account(&t, "sales-1").await;
+    settle(&app).await;
+    assert_eq!(app.post_signed(app.sim.token(), &message(&guid, "ww-slow-1"), None).await.status, 200);
+
+    let state = app.state.clone();
+    let running = tokio::spawn(async move { processor::tick(&state).await });
+    let claimed = app
+        .wait_for_stored(|e| (e.event_type == "new_message" && e.status == "processing").then_some(e.lease_until))
+        .await
+        .expect("leased");
+    app.advance_secs(3);
+    crate::helpers::eventually_true(|| async {
+        event_with_type(&app, "new_message").await.lease_until.is_some_and(|until| until > claimed)
+    })
+    .await;
+    // Past the first lease: the renewed one still holds, nothing is reclaimed.
+    app.advance_secs(3);
+    assert_eq!(processor::reclaim(&app.state).await.expect("reclaim"), 0);
+    assert_eq!(running.await.expect("join").expect("tick"), 1);
+    let row = event_with_type(&app, "new_message").await;
+    assert_eq!((row.status.as_str(), row.retry_count), ("received", 1), "{:?}", row.error);
+}
