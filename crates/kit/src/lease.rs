@@ -139,3 +139,26 @@ pub async fn reclaim_expired<C: ConnectionTrait>(db: &C, spec: &LeaseSpec, now: 
     let done = db.execute_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, [now.into()])).await?;
     Ok(done.rows_affected())
 }
+
+/// Runs `work` while calling `renew` every `every` (real time: a slow
+/// callee is slow in real time), so a claim held by a live worker is not
+/// taken over as expired meanwhile; returns `work`'s output. `renew` logs
+/// its own failures: a missed renewal only risks a takeover, which every
+/// claim's conditional writes already tolerate.
+pub async fn while_renewing<T, R, RF>(every: std::time::Duration, mut renew: R, work: impl Future<Output = T>) -> T
+where
+    R: FnMut() -> RF,
+    RF: Future<Output = ()>,
+{
+    let renewing = async {
+        loop {
+            tokio::time::sleep(every).await;
+            renew().await;
+        }
+    };
+    tokio::pin!(work);
+    tokio::select! {
+        out = &mut work => out,
+        () = renewing => work.await,
+    }
+}

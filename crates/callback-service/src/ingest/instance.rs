@@ -45,7 +45,7 @@ pub async fn receive(
 }
 
 async fn handle(state: &AppState, peer: SocketAddr, headers: &HeaderMap, body: &[u8]) -> Response {
-    let envelope: CallbackEnvelope = match serde_json::from_slice(body) {
+    let mut envelope: CallbackEnvelope = match serde_json::from_slice(body) {
         Ok(e) => e,
         Err(e) => {
             // The category only: serde's message may quote the body.
@@ -56,7 +56,8 @@ async fn handle(state: &AppState, peer: SocketAddr, headers: &HeaderMap, body: &
             return answer(StatusCode::BAD_REQUEST, "rejected", reason);
         }
     };
-    let guid = envelope.guid.trim();
+    envelope.guid = envelope.guid.trim().to_owned();
+    let guid = envelope.guid.as_str();
     if guid.is_empty() || guid.len() > MAX_GUID || guid.chars().any(char::is_control) {
         return answer(StatusCode::BAD_REQUEST, "rejected", "guid must be 1 to 100 printable characters");
     }

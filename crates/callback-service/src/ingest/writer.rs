@@ -73,16 +73,15 @@ async fn run(db: Db, clock: SharedClock, mut rx: mpsc::Receiver<Job>, parallel: 
         }
         let (db, clock, stored) = (db.clone(), clock.clone(), stored.clone());
         tokio::spawn(async move {
-            let rows: Vec<NewEvent> = jobs.iter().map(|j| j.event.clone()).collect();
+            let (rows, replies): (Vec<NewEvent>, Vec<_>) = jobs.into_iter().map(|j| (j.event, j.reply)).unzip();
             let now = clock.now();
-            let written =
-                wework_kit::db::retry_transient(|| store::insert_events(db.writer(), rows.clone(), now)).await;
-            metrics::histogram!("callback_ingest_burst_rows").record(jobs.len() as f64);
+            let written = wework_kit::db::retry_transient(|| store::insert_events(db.writer(), &rows, now)).await;
+            metrics::histogram!("callback_ingest_burst_rows").record(rows.len() as f64);
             if written.is_ok() {
                 stored.notify_one();
             }
-            for job in jobs {
-                let _ = job.reply.send(written.clone());
+            for reply in replies {
+                let _ = reply.send(written.clone());
             }
             drop(slot);
         });

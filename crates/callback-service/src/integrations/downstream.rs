@@ -15,6 +15,8 @@ use wework_client::protocol::{ChatType, MessageContent};
 use wework_kit::events::EventPublisher;
 use wework_kit::grpc_client::ServiceChannel;
 use wework_proto::account::account_service_client::AccountServiceClient;
+
+use crate::grpc::convert::ts;
 use wework_proto::account::{ReportEventRequest, ReportEventResponse};
 use wework_proto::message::content::{self as pc, Kind};
 use wework_proto::message::message_service_client::MessageServiceClient;
@@ -68,7 +70,7 @@ impl Downstream {
             guid: env.guid.clone(),
             notify_type: env.notify_type,
             data_json: env.data.to_string(),
-            received_at: Some(ts(received)),
+            received_at: ts(received),
         };
         match self.accounts.clone().report_event(req).await {
             Ok(r) => Ok(r.into_inner()),
@@ -89,7 +91,7 @@ impl Downstream {
             status: status as i32,
             error_code: r.error_code.map(|c| c.to_string()).unwrap_or_default(),
             error_message: r.error_message.clone().unwrap_or_default(),
-            at: DateTime::from_timestamp_millis(r.at).map(ts),
+            at: DateTime::from_timestamp_millis(r.at).and_then(ts),
         };
         match self.messages.clone().update_delivery_status(req).await {
             Ok(resp) => Ok(resp.into_inner().applied),
@@ -111,7 +113,7 @@ impl Downstream {
             sender_name: m.sender_name.clone(),
             content: Some(content_to_proto(&m.content)),
             at_list: m.at_list.clone(),
-            sent_at: DateTime::from_timestamp_millis(m.sent_at).map(ts),
+            sent_at: DateTime::from_timestamp_millis(m.sent_at).and_then(ts),
         };
         match self.messages.clone().record_inbound(req).await {
             Ok(resp) => Ok(resp.into_inner().id),
@@ -139,10 +141,6 @@ impl Downstream {
         event.id = event_id.to_owned();
         publisher.publish(event).await.map(|_| ()).map_err(|s| classify("task center PublishEvent", &s))
     }
-}
-
-fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: t.timestamp(), nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0) }
 }
 
 /// The protocol's content as the message service's proto (the same mapping

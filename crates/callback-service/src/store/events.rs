@@ -33,26 +33,26 @@ pub struct NewEvent {
     pub user_agent: Option<String>,
 }
 
-fn active(e: NewEvent, now: DateTime<Utc>) -> event::ActiveModel {
+fn active(e: &NewEvent, now: DateTime<Utc>) -> event::ActiveModel {
     let (status, process_time) = match &e.rejected {
         Some(_) => (EventStatus::Failed, Some(now)),
         None => (EventStatus::Received, None),
     };
     event::ActiveModel {
-        id: Set(e.id),
-        tenant_id: Set(e.tenant_id),
-        account_id: Set(e.account_id),
-        guid: Set(e.guid),
+        id: Set(e.id.clone()),
+        tenant_id: Set(e.tenant_id.clone()),
+        account_id: Set(e.account_id.clone()),
+        guid: Set(e.guid.clone()),
         notify_type: Set(e.notify_type),
-        event_type: Set(e.event_type),
+        event_type: Set(e.event_type.clone()),
         source: Set(e.source.to_owned()),
-        app_id: Set(e.app_id),
-        dedup_key: Set(e.dedup_key),
-        order_key: Set(e.order_key),
-        raw_data: Set(e.raw_data),
+        app_id: Set(e.app_id.clone()),
+        dedup_key: Set(e.dedup_key.clone()),
+        order_key: Set(e.order_key.clone()),
+        raw_data: Set(e.raw_data.clone()),
         parsed_data: Set(None),
         status: Set(status.as_str().to_owned()),
-        error: Set(e.rejected),
+        error: Set(e.rejected.clone()),
         retry_count: Set(0),
         next_attempt_at: Set(e.received_time),
         claim_id: Set(None),
@@ -60,8 +60,8 @@ fn active(e: NewEvent, now: DateTime<Utc>) -> event::ActiveModel {
         lease_until: Set(None),
         process_time: Set(process_time),
         received_time: Set(e.received_time),
-        source_ip: Set(e.source_ip),
-        user_agent: Set(e.user_agent),
+        source_ip: Set(e.source_ip.clone()),
+        user_agent: Set(e.user_agent.clone()),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -71,14 +71,13 @@ fn active(e: NewEvent, now: DateTime<Utc>) -> event::ActiveModel {
 /// (same dedup key, also within the burst) are skipped.
 pub async fn insert_events(
     db: &sea_orm::DatabaseConnection,
-    rows: Vec<NewEvent>,
+    rows: &[NewEvent],
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     use sea_orm::TransactionTrait;
     let txn = db.begin().await?;
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<event::ActiveModel> = rows.by_ref().take(ROWS_PER_STATEMENT).map(|e| active(e, now)).collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let chunk: Vec<event::ActiveModel> = chunk.iter().map(|e| active(e, now)).collect();
         Entity::insert_many(chunk)
             .on_conflict(OnConflict::column(Column::DedupKey).do_nothing_on([Column::Id]).to_owned())
             .try_insert()

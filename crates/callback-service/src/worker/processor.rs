@@ -21,7 +21,7 @@ use wework_kit::shutdown::Shutdown;
 use crate::domain::routing::{self, Route, Unroutable};
 use crate::domain::status::{EventStatus, retry_delay};
 use crate::domain::wecom_xml;
-use crate::integrations::{CallError, Lookup};
+use crate::integrations::CallError;
 use crate::state::AppState;
 use crate::store::{self, Outcome, entity::event};
 
@@ -103,27 +103,20 @@ pub async fn tick(state: &AppState) -> Result<usize, sea_orm::DbErr> {
     Ok(claimed)
 }
 
-/// Runs `work` while renewing the claim's lease every third of its length
-/// (real time: a slow callee is slow in real time), so a batch held up by a
-/// degraded service is not taken over and processed twice meanwhile.
+/// Runs `work` while renewing the claim's lease every third of its length,
+/// so a batch held up by a degraded callee is not taken over and processed
+/// twice meanwhile.
 async fn keep_leased(state: &AppState, claim_id: &str, work: impl std::future::Future<Output = ()>) {
     let lease_secs = state.settings.processor.lease_secs;
     let every = Duration::from_secs((lease_secs / 3).max(1));
     let claims = [claim_id.to_owned()];
-    let renew = async {
-        loop {
-            tokio::time::sleep(every).await;
-            let until = state.clock.now() + chrono::Duration::seconds(i64::try_from(lease_secs).unwrap_or(60));
-            if let Err(e) = store::renew_leases(state.db.writer(), &claims, until).await {
-                tracing::warn!(error = %e, "renewing callback leases failed");
-            }
+    let renew = || async {
+        let until = state.clock.now() + chrono::Duration::seconds(i64::try_from(lease_secs).unwrap_or(60));
+        if let Err(e) = store::renew_leases(state.db.writer(), &claims, until).await {
+            tracing::warn!(error = %e, "renewing callback leases failed");
         }
     };
-    tokio::pin!(work);
-    tokio::select! {
-        () = &mut work => {}
-        () = renew => work.await,
-    }
+    wework_kit::lease::while_renewing(every, renew, work).await;
 }
 
 fn record(row: &event::Model, outcome: &Outcome, now: DateTime<Utc>) {
@@ -195,18 +188,10 @@ fn outcome(row: &event::Model, status: EventStatus, parsed: Option<Value>, error
 async fn process_instance(state: &AppState, row: &event::Model) -> Result<Outcome, Failure> {
     let env: CallbackEnvelope = serde_json::from_str(&row.raw_data)
         .map_err(|_| Failure::Permanent("stored body is not a callback envelope".to_owned()))?;
-    let (mut tenant_id, mut account_id) = (row.tenant_id.clone(), row.account_id.clone());
-    if tenant_id.is_none() || account_id.is_none() {
-        match state.instances.resolve(&env.guid).await {
-            Ok(Lookup::Known(who)) => {
-                tenant_id = Some(who.tenant_id.clone());
-                account_id = Some(who.account_id.clone());
-            }
-            Ok(Lookup::Unknown) => return Err(Failure::Transient("no account has this guid (yet)".to_owned())),
-            Err(_) => return Err(Failure::Transient("account service unavailable".to_owned())),
-        }
-    }
-    let (tenant, account) = (tenant_id.unwrap_or_default(), account_id.unwrap_or_default());
+    // Resolved and stored at ingest, with the signature check.
+    let (Some(tenant), Some(account)) = (row.tenant_id.clone(), row.account_id.clone()) else {
+        return Err(Failure::Permanent("event has no account".to_owned()));
+    };
     let route = match routing::route(&env) {
         Ok(route) => route,
         Err(why @ Unroutable::Unknown(_)) => {
@@ -252,9 +237,7 @@ async fn process_instance(state: &AppState, row: &event::Model) -> Result<Outcom
         let kind = routing::tenant_event_type("instance", &row.event_type);
         state.downstream.publish(&row.id, &tenant, &kind, &account, data, row.received_time).await?;
     }
-    let mut o = outcome(row, status, Some(parsed), None);
-    (o.tenant_id, o.account_id) = (Some(tenant), Some(account));
-    Ok(o)
+    Ok(outcome(row, status, Some(parsed), None))
 }
 
 async fn process_wecom(state: &AppState, row: &event::Model) -> Result<Outcome, Failure> {

@@ -151,26 +151,18 @@ fn by_account(rows: Vec<message::Model>) -> Vec<(String, Vec<message::Model>)> {
     groups
 }
 
-/// Runs `work` while renewing the claim's lease every third of its length
-/// (real time: a slow instance is slow in real time).
+/// Runs `work` while renewing the claim's lease every third of its length.
 async fn keep_leased<T>(state: &AppState, claim_id: &str, work: impl Future<Output = T>) -> T {
     let settings = &state.settings.dispatch;
     let every = StdDuration::from_secs((settings.lease_secs / 3).max(1));
     let claims = [claim_id.to_owned()];
-    let renew = async {
-        loop {
-            tokio::time::sleep(every).await;
-            let until = state.clock.now() + lease_of(settings);
-            if let Err(e) = store::renew_message_leases(state.db.writer(), &claims, until).await {
-                tracing::warn!(error = %e, "renewing message leases failed");
-            }
+    let renew = || async {
+        let until = state.clock.now() + lease_of(settings);
+        if let Err(e) = store::renew_message_leases(state.db.writer(), &claims, until).await {
+            tracing::warn!(error = %e, "renewing message leases failed");
         }
     };
-    tokio::pin!(work);
-    tokio::select! {
-        out = &mut work => out,
-        _ = renew => work.await,
-    }
+    wework_kit::lease::while_renewing(every, renew, work).await
 }
 
 /// Writes results as they arrive: the first at once, then whatever queued
