@@ -93,6 +93,15 @@ pub async fn connect_and_migrate<M: MigratorTrait>(settings: &DatabaseSettings) 
     Ok(db)
 }
 
+/// Applies `M`'s pending migrations on the primary and returns: the
+/// `<service> migrate` subcommand, which a deployment runs once (a Kubernetes
+/// Job) before rolling out replicas started with `run_migrations = false`.
+/// Migrates whatever `run_migrations` says, and never touches `read_url`.
+pub async fn migrate<M: MigratorTrait>(settings: &DatabaseSettings) -> Result<(), DbErr> {
+    let settings = DatabaseSettings { run_migrations: true, read_url: None, ..settings.clone() };
+    connect_and_migrate::<M>(&settings).await.map(drop)
+}
+
 /// Round trip to the writer, for readiness checks.
 pub async fn ping(db: &Db) -> Result<(), DbErr> {
     db.writer().ping().await
@@ -275,6 +284,17 @@ mod tests {
         let db = connect_and_migrate::<Migrator>(&settings).await.expect("migrates");
         connect_and_migrate::<Migrator>(&settings).await.expect("second run is a no-op");
         db.reader().execute_unprepared("INSERT INTO t VALUES ('a')").await.expect("table exists");
+    }
+
+    #[tokio::test]
+    async fn migrate_applies_even_when_start_time_migrations_are_off() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut settings = settings_in(dir.path());
+        settings.run_migrations = false;
+        migrate::<Migrator>(&settings).await.expect("migrates");
+        migrate::<Migrator>(&settings).await.expect("second run is a no-op");
+        let db = connect(&settings).await.expect("connects");
+        db.writer().execute_unprepared("INSERT INTO t VALUES ('a')").await.expect("table exists");
     }
 
     #[tokio::test]

@@ -18,6 +18,9 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::telemetry::{REQUEST_ID_HEADER, current_request_id};
 
+mod raw_codec;
+pub use raw_codec::RawCodec;
+
 /// Supplies the `authorization: Bearer …` value for outgoing calls (a service
 /// token minted by [`crate::auth`], or a caller's token passed through).
 pub trait BearerSource: Send + Sync {

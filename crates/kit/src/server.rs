@@ -86,6 +86,14 @@ pub async fn serve(
     serve_with_http(name, listeners, settings, routes, service_names, axum::Router::new(), shutdown).await
 }
 
+/// The operations port alone (`/metrics`, `/healthz`, `/readyz`), for a
+/// process without a gRPC port of its own (the gateway). `/healthz` and
+/// `/readyz` answer 503 once `serving` is cleared, so load balancers drain it.
+pub async fn serve_ops(listener: TcpListener, serving: Arc<AtomicBool>, stop: CancellationToken) -> io::Result<()> {
+    let _ = metrics_handle();
+    http::run(listener, serving, axum::Router::new(), stop).await
+}
+
 /// [`serve`], with the service's own `http_routes` merged into the HTTP
 /// port (handlers may extract `ConnectInfo<SocketAddr>`). They stop
 /// accepting with the rest of the port once the gRPC drain is over.

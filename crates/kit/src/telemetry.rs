@@ -27,7 +27,10 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::settings::{LogFormat, LogSettings};
 
-pub use layer::{GrpcTelemetry, GrpcTelemetryLayer, RequestId, current_request_id, request_id};
+pub use layer::{
+    GrpcTelemetry, GrpcTelemetryLayer, RequestId, current_request_id, parent_context, request_id, request_id_from,
+    scope_request_id,
+};
 
 /// The header carrying the request id, in and out.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";

@@ -14,7 +14,7 @@ use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue, MetadataMap};
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
 
-use crate::codec::RawCodec;
+use wework_kit::grpc_client::RawCodec;
 
 /// Generous: a call slower than this is counted as DeadlineExceeded, which
 /// keeps a run bounded even when the target stalls.

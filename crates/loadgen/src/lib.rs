@@ -7,7 +7,6 @@
 //! are restricted to loopback addresses.
 
 pub mod client;
-pub mod codec;
 pub mod echo;
 pub mod load;
 pub mod method;

@@ -1,6 +1,9 @@
 //! `message-service`: one container of the platform. `message-service healthcheck`
-//! probes the local `/healthz` (the container HEALTHCHECK has no curl).
+//! probes the local `/healthz` (the container HEALTHCHECK has no curl);
+//! `message-service migrate` applies the schema's pending migrations and exits
+//! (a migration Job before a roll-out); no argument serves.
 
+use anyhow::Context;
 use message_service::Settings;
 
 #[global_allocator]
@@ -10,10 +13,18 @@ use wework_kit::shutdown::{Shutdown, trigger_on_signal};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::load()?;
-    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+    let command = std::env::args().nth(1);
+    if command.as_deref() == Some("healthcheck") {
         return wework_kit::healthcheck::probe(settings.server.http_addr).await;
     }
     let _telemetry = wework_kit::telemetry::init(message_service::settings::SERVICE_NAME, &settings.log);
+    match command.as_deref() {
+        None => {}
+        Some("migrate") => {
+            return message_service::migrate(&settings.database).await.context("message-service migrate failed");
+        }
+        Some(other) => anyhow::bail!("unknown command {other:?} (expected healthcheck or migrate)"),
+    }
     let shutdown = Shutdown::new();
     tokio::spawn(trigger_on_signal(shutdown.clone()));
     message_service::run(settings, shutdown).await

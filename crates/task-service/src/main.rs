@@ -1,6 +1,9 @@
 //! `task-service`: one container of the platform. `task-service healthcheck`
-//! probes the local `/healthz` (the container HEALTHCHECK has no curl).
+//! probes the local `/healthz` (the container HEALTHCHECK has no curl);
+//! `task-service migrate` applies the schema's pending migrations and exits
+//! (a migration Job before a roll-out); no argument serves.
 
+use anyhow::Context;
 use task_service::Settings;
 
 #[global_allocator]
@@ -10,10 +13,18 @@ use wework_kit::shutdown::{Shutdown, trigger_on_signal};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::load()?;
-    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+    let command = std::env::args().nth(1);
+    if command.as_deref() == Some("healthcheck") {
         return wework_kit::healthcheck::probe(settings.server.http_addr).await;
     }
     let _telemetry = wework_kit::telemetry::init(task_service::settings::SERVICE_NAME, &settings.log);
+    match command.as_deref() {
+        None => {}
+        Some("migrate") => {
+            return task_service::migrate(&settings.database).await.context("task-service migrate failed");
+        }
+        Some(other) => anyhow::bail!("unknown command {other:?} (expected healthcheck or migrate)"),
+    }
     let shutdown = Shutdown::new();
     tokio::spawn(trigger_on_signal(shutdown.clone()));
     task_service::run(settings, shutdown).await

@@ -15,7 +15,7 @@ pub mod users;
 
 pub use switch::Switch;
 pub use tasks::{Delivery, Receiver, TaskCenter, TaskCenterData, signature_valid};
-pub use users::{Tenant, TenantLimits, UserService};
+pub use users::{ADMIN_PASSWORD, PASSWORD, Tenant, TenantLimits, UserService};
 
 use tonic::{Code, Request, Status};
 

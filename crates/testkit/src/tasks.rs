@@ -38,6 +38,9 @@ pub struct TaskCenter {
     served: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     pub addr: SocketAddr,
     pub channel: Channel,
+    /// Where it announces live events (per test with Redis); a gateway
+    /// streaming them must use the same.
+    pub events_prefix: String,
 }
 
 impl Drop for TaskCenter {
@@ -59,13 +62,14 @@ impl TaskCenter {
         settings.auth.user_service_url = user_service_url.to_owned();
         settings.delivery.allow_loopback = true;
         settings.worker.idle_poll_ms = 20;
+        let events_prefix = settings.cache.events_prefix.clone();
         let listeners = wework_kit::server::Listeners::bind(&settings.server).await.expect("bind task center");
         let addr = listeners.grpc_addr();
         let state = task_service::build(settings, wework_kit::clock::system()).await.expect("build task center");
         let shutdown = Shutdown::new();
         let served = tokio::spawn(task_service::serve(state, listeners, shutdown.clone()));
         let channel = Channel::from_shared(format!("http://{addr}")).expect("url").connect_lazy();
-        Self { shutdown, served: Some(served), addr, channel }
+        Self { shutdown, served: Some(served), addr, channel, events_prefix }
     }
 
     /// Stops serving and waits until it has stopped.

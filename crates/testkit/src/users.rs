@@ -14,7 +14,7 @@ use wework_proto::user::{
 
 use crate::authed;
 
-const ADMIN_PASSWORD: &str = "Admin-Passw0rd-For-Tests";
+pub const ADMIN_PASSWORD: &str = "Admin-Passw0rd-For-Tests";
 /// The password of every tenant administrator [`UserService::tenant`] creates.
 pub const PASSWORD: &str = "Correct-Horse-9";
 

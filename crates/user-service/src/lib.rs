@@ -83,6 +83,12 @@ pub async fn serve(state: AppState, listeners: Listeners, shutdown: Shutdown) ->
     Ok(())
 }
 
+/// Applies this service's pending migrations to `database` and returns,
+/// without starting anything: `user-service migrate`.
+pub async fn migrate(database: &wework_kit::settings::DatabaseSettings) -> Result<(), sea_orm::DbErr> {
+    wework_kit::db::migrate::<user_migration::Migrator>(database).await
+}
+
 /// Standalone entry point: bind, build, serve.
 pub async fn run(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
     let listeners = wework_kit::server::Listeners::bind(&settings.server).await?;

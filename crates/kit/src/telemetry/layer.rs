@@ -34,6 +34,22 @@ pub fn current_request_id() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()
 }
 
+/// The caller's `x-request-id` if sane, else a new one. For HTTP front doors
+/// (the gateway) that apply the same rule as [`GrpcTelemetryLayer`].
+pub fn request_id_from(headers: &HeaderMap) -> String {
+    headers.get(REQUEST_ID_HEADER).and_then(accept_request_id).unwrap_or_else(new_request_id)
+}
+
+/// The trace context a caller sent (`traceparent`), to parent a server span on.
+pub fn parent_context(headers: &HeaderMap) -> opentelemetry::Context {
+    opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)))
+}
+
+/// Runs `fut` with `id` as [`current_request_id`], so outgoing calls carry it.
+pub async fn scope_request_id<F: Future>(id: String, fut: F) -> F::Output {
+    REQUEST_ID.scope(id, fut).await
+}
+
 /// The request id attached to a tonic request by [`GrpcTelemetryLayer`].
 pub fn request_id<T>(req: &tonic::Request<T>) -> Option<String> {
     req.extensions().get::<RequestId>().map(|r| r.0.clone())

@@ -1,4 +1,6 @@
 //! A pass-through gRPC codec: the message is already protobuf-encoded bytes.
+//! The load generator and the gateway call any method of the descriptor set
+//! with it, encoding and decoding through reflection themselves.
 //!
 //! The load loop encodes the request once (from JSON, via reflection) and then
 //! sends the same bytes on every call, so the client spends its CPU on the
