@@ -64,9 +64,8 @@ pub struct Gateway {
     pub app: axum::Router,
 }
 
-/// Resolves every route against the descriptors (a bad table fails here),
-/// and prepares the clients. Must be called inside a Tokio runtime.
-pub fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Gateway> {
+/// Every route resolved against the descriptors; a bad table fails here.
+fn bind_routes() -> anyhow::Result<Vec<router::Bound>> {
     let pool = rpc::platform_pool()?;
     let mut bound = Vec::new();
     for route in routes::table() {
@@ -74,6 +73,19 @@ pub fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Gateway> 
         rpc::check_route(&route, &method)?;
         bound.push(router::Bound { route, method });
     }
+    Ok(bound)
+}
+
+/// The OpenAPI document without starting anything (`gateway openapi`), for
+/// client generators and spec validators in a build.
+pub fn openapi_json() -> anyhow::Result<String> {
+    Ok(openapi::document(&bind_routes()?).to_pretty_json()?)
+}
+
+/// Resolves the routes and prepares the clients. Must be called inside a
+/// Tokio runtime.
+pub fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Gateway> {
+    let bound = bind_routes()?;
     let authn = Arc::new(Authenticator::from_settings(&settings.auth, clock)?);
     let auth = auth::Auth::new(&settings, authn)?;
     let backends = rpc::Backends::new(&settings)?;
