@@ -108,9 +108,11 @@ pub async fn serve(gateway: Gateway, listeners: Listeners, shutdown: Shutdown) -
     let drain = {
         let shutdown = shutdown.clone();
         let serving = serving.clone();
+        let stopping = gateway.state.stopping.clone();
         async move {
             shutdown.cancelled().await;
             serving.store(false, Ordering::SeqCst);
+            stopping.cancel();
         }
     };
     let server = axum::serve(listeners.api, app).with_graceful_shutdown(drain);

@@ -144,6 +144,7 @@ fn operation(b: &Bound, schemas: &mut Schemas, ids: &mut HashSet<String>) -> uto
     for (code, description) in errors {
         op = op.response(code, problem_response(description));
     }
+    op = op.response("default", problem_response("Any other error (405, 500, 504)"));
     if route.public {
         op = op.securities(Some(Vec::<SecurityRequirement>::new()));
     }

@@ -48,6 +48,9 @@ pub struct Inner {
     pub backends: Backends,
     pub auth: Auth,
     pub live: LiveEvents,
+    /// Cancelled when the gateway begins to shut down: open event streams end,
+    /// so the graceful drain is not held up by clients that never hang up.
+    pub stopping: tokio_util::sync::CancellationToken,
     per_ip: RateLimiter,
     per_principal: RateLimiter,
 }
@@ -64,7 +67,8 @@ impl AppState {
         let g = &settings.gateway;
         let per_ip = RateLimiter::new(g.per_ip_rps, g.per_ip_burst);
         let per_principal = RateLimiter::new(g.per_principal_rps, g.per_principal_burst);
-        Self(Arc::new(Inner { settings, backends, auth, live, per_ip, per_principal }))
+        let stopping = tokio_util::sync::CancellationToken::new();
+        Self(Arc::new(Inner { settings, backends, auth, live, stopping, per_ip, per_principal }))
     }
 
     /// The per-principal bucket; 429 with `Retry-After` when empty.

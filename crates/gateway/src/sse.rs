@@ -91,6 +91,7 @@ pub async fn stream(
                 Ok(SseEvent::default().event(e.r#type.clone()).id(e.id.clone()).data(to_json(&e).to_string()))
             }),
     );
+    let body = body.take_until(app.stopping.clone().cancelled_owned());
     let keepalive = Duration::from_secs(app.settings.gateway.sse_keepalive_secs);
     Sse::new(body).keep_alive(KeepAlive::new().interval(keepalive)).into_response()
 }

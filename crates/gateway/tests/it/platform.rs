@@ -167,6 +167,11 @@ impl Platform {
         }
     }
 
+    /// Begins shutting everything down (as Ctrl-C does).
+    pub fn stop(&self) {
+        self.shutdown.trigger();
+    }
+
     /// One JSON call through the gateway: (status, body, headers).
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
         let mut req = self.http.request(method, format!("{}{path}", self.gateway));
