@@ -136,4 +136,12 @@ async fn the_stream_refuses_strangers_and_other_tenants() {
     let first =
         tokio::time::timeout(Duration::from_secs(10), res.chunk()).await.expect("ready in time").expect("chunk");
     assert!(String::from_utf8_lossy(&first.expect("data")).contains("event: ready"));
+
+    // Shutting down ends open streams at once, well inside the 2 s drain
+    // grace, instead of holding the drain until it gives up on them.
+    p.stop();
+    let ended =
+        tokio::time::timeout(Duration::from_millis(1_000), async { while let Ok(Some(_)) = res.chunk().await {} })
+            .await;
+    assert!(ended.is_ok(), "the stream ends at shutdown");
 }
