@@ -12,8 +12,13 @@
 //! - Every RPC gets a request id (the caller's `x-request-id`, or a new
 //!   UUIDv7), visible to handlers via [`current_request_id`] / [`request_id`]
 //!   and echoed in the response.
+//! - Queued work (tasks, messages) stores [`current_traceparent`] and its
+//!   worker opens its span [`with_parent`] on it, so a trace survives the queue.
+//! - Every worker's queue exports depth and lag gauges ([`queue`]).
 
+mod carry;
 mod layer;
+pub mod queue;
 
 use std::sync::Once;
 
@@ -27,6 +32,7 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::settings::{LogFormat, LogSettings};
 
+pub use carry::{TRACEPARENT, current_traceparent, with_parent};
 pub use layer::{
     GrpcTelemetry, GrpcTelemetryLayer, RequestId, current_request_id, parent_context, request_id, request_id_from,
     scope_request_id,

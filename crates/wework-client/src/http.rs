@@ -4,6 +4,8 @@
 //! `client_msg_id`) are retried on `Unavailable` with bounded, jittered
 //! exponential backoff. Creating a client and submitting a verify code are
 //! never retried: a repeat could create a second client or burn a code.
+//! A call that fails after its retries is counted by path and error code
+//! (`provider_errors_total`), whichever service made it.
 
 use std::fmt;
 use std::sync::Once;
@@ -98,9 +100,12 @@ impl HttpProvider {
         &self.base_url
     }
 
+    /// One call, retried as `retry` allows. A call that finally fails counts
+    /// in `provider_errors_total{path, code}` (every service that drives
+    /// instances exports it the same way; `path` is one of [`paths`]).
     async fn call<B: Serialize + Sync, T: DeserializeOwned>(
         &self,
-        path: &str,
+        path: &'static str,
         body: Option<&B>,
         retry: Retry,
     ) -> ProviderResult<T> {
@@ -116,7 +121,12 @@ impl HttpProvider {
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
-                other => return other,
+                other => {
+                    if let Err(e) = &other {
+                        metrics::counter!("provider_errors_total", "path" => path, "code" => e.code()).increment(1);
+                    }
+                    return other;
+                }
             }
         }
     }

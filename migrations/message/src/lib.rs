@@ -18,6 +18,7 @@ pub(crate) use migration_common::{id_col, index, table, ts};
 mod m20261130_000001_messages;
 mod m20261130_000002_templates_batches;
 mod m20261130_000003_inbound_sender;
+mod m20261210_000004_traceparent;
 
 /// Runs the message service's migrations in order.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_messages::Migration),
             Box::new(m20261130_000002_templates_batches::Migration),
             Box::new(m20261130_000003_inbound_sender::Migration),
+            Box::new(m20261210_000004_traceparent::Migration),
         ]
     }
 }

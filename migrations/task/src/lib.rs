@@ -14,6 +14,7 @@ pub use sea_orm_migration::MigratorTrait;
 mod m20261123_000001_systems_endpoints;
 mod m20261123_000002_tasks;
 mod m20261123_000003_schedules;
+mod m20261210_000004_traceparent;
 
 /// Runs the task center's migrations in order.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_systems_endpoints::Migration),
             Box::new(m20261123_000002_tasks::Migration),
             Box::new(m20261123_000003_schedules::Migration),
+            Box::new(m20261210_000004_traceparent::Migration),
         ]
     }
 }

@@ -1,10 +1,12 @@
 //! Counts for `GetStats`: events per notify type and status in a window,
 //! the waiting backlog and its oldest event, and receive → processed
-//! latencies of the most recent processed events.
+//! latencies of the most recent processed events; and the due backlog the
+//! processor's queue gauges sample.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use wework_kit::telemetry::queue::QueueSample;
 
 use super::entity::event::{Column, Entity};
 use crate::domain::status::EventStatus;
@@ -75,6 +77,24 @@ pub async fn event_stats<C: ConnectionTrait>(
         .collect();
     latencies_ms.sort_by(f64::total_cmp);
     Ok(EventStats { rows, backlog, oldest_waiting, latencies_ms })
+}
+
+/// Received events due at `now` (what the processor has yet to claim) and
+/// the oldest due time among them, all tenants: an index-only pass over
+/// `ix_callback_events_due`. An event waiting behind an earlier one of its
+/// guid counts too: it waits all the same.
+pub async fn due_backlog<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> Result<QueueSample, DbErr> {
+    let row: Option<(i64, Option<DateTime<Utc>>)> = Entity::find()
+        .filter(Column::Status.eq(EventStatus::Received.as_str()))
+        .filter(Column::NextAttemptAt.lte(now))
+        .select_only()
+        .column_as(Expr::col(Column::Id).count(), "n")
+        .column_as(Expr::col(Column::NextAttemptAt).min(), "oldest")
+        .into_tuple()
+        .one(db)
+        .await?;
+    let (n, oldest_due) = row.unwrap_or_default();
+    Ok(QueueSample { depth: u64::try_from(n).unwrap_or(0), oldest_due })
 }
 
 /// The `q`-quantile (0..=1) of ascending samples; 0 for none.

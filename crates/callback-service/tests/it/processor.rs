@@ -2,7 +2,7 @@
 //! lease and the event is processed once by another; a guid's status events
 //! apply in the order received; failing calls are retried with backoff and
 //! then fail; unknown types are ignored with the reason; a replay repeats
-//! nothing downstream.
+//! nothing downstream; the due backlog the queue gauges sample.
 
 use callback_service::store;
 use callback_service::worker::processor;
@@ -242,4 +242,24 @@ async fn a_batch_held_up_by_a_slow_callee_keeps_its_lease() {
     assert_eq!(running.await.expect("join").expect("tick"), 1);
     let row = event_with_type(&app, "new_message").await;
     assert_eq!((row.status.as_str(), row.retry_count), ("received", 1), "{:?}", row.error);
+}
+
+#[tokio::test]
+async fn the_due_backlog_counts_waiting_events_and_the_oldest_wait() {
+    let app = spawn_app().await;
+    let t = app.tenant("backlog").await;
+    let (_, guid) = app.online_account(&t, "sales-1").await;
+    settle(&app).await;
+    let db = app.state.db.reader();
+    assert_eq!(store::due_backlog(db, app.now()).await.expect("sample").depth, 0);
+    for id in ["m-1", "m-2"] {
+        assert_eq!(app.post_signed(app.sim.token(), &message(&guid, id), None).await.status, 200);
+    }
+    let waiting: Vec<_> = app.stored().await.into_iter().filter(|e| e.status == "received").collect();
+    assert_eq!(waiting.len(), 2);
+    let sample = store::due_backlog(db, app.now()).await.expect("sample");
+    assert_eq!(sample.depth, 2);
+    assert_eq!(sample.oldest_due, waiting.iter().map(|e| e.next_attempt_at).min());
+    settle(&app).await;
+    assert_eq!(store::due_backlog(db, app.now()).await.expect("sample").depth, 0);
 }

@@ -5,7 +5,7 @@
 //! new UUIDv7), parent the `grpc` span on the caller's `traceparent`, run the
 //! handler inside that span and a task-local request-id scope, echo the id in
 //! the response, and record `grpc_server_requests_total{method,code}` and
-//! `grpc_server_request_duration_seconds{method}`. An RPC dropped before it
+//! `grpc_server_request_duration_seconds{method,code}`. An RPC dropped before it
 //! answers (deadline hit, client gone) is counted with code `CANCELLED`.
 
 use std::future::Future;
@@ -148,7 +148,9 @@ impl Drop for Outcome {
         tracing::Span::current().record("rpc.grpc.status_code", code);
         tracing::debug!(latency_ms = elapsed.as_secs_f64() * 1_000.0, code, "rpc finished");
         metrics::counter!("grpc_server_requests_total", "method" => method.clone(), "code" => code).increment(1);
-        metrics::histogram!("grpc_server_request_duration_seconds", "method" => method).record(elapsed.as_secs_f64());
+        // By code too: a fast NOT_FOUND must not hide a slow OK in one histogram.
+        metrics::histogram!("grpc_server_request_duration_seconds", "method" => method, "code" => code)
+            .record(elapsed.as_secs_f64());
     }
 }
 

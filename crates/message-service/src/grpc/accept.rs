@@ -94,6 +94,7 @@ fn new_message(tenant: &str, draft: SendDraft, body: MessageBody, now: DateTime<
         idempotency_key: draft.idempotency_key,
         sender_id: None,
         sender_name: None,
+        traceparent: wework_kit::telemetry::current_traceparent(),
     }
 }
 

@@ -158,6 +158,8 @@ pub async fn inbound(state: &AppState, caller: &Caller, r: &pb::RecordInboundReq
         idempotency_key: Some(format!("in:{account_id}:{wework_msg_id}")),
         sender_id: Some(sender_id.to_owned()).filter(|s| !s.is_empty()),
         sender_name: Some(sender_name.to_owned()).filter(|s| !s.is_empty()),
+        // The callback's trace: its `message.received` event continues it.
+        traceparent: wework_kit::telemetry::current_traceparent(),
     };
     let (row, created) = state
         .inserter

@@ -170,6 +170,7 @@ mod tests {
             sender_name: None,
             created_at: t,
             updated_at: t,
+            traceparent: None,
         }
     }
 

@@ -1,6 +1,6 @@
 //! The dispatcher's side of the messages table: claim due outgoing messages
 //! with a lease, renew and reclaim leases, and write what became of each
-//! claimed message.
+//! claimed message; sample the due backlog for the queue gauges.
 //!
 //! Contract: every result is ONE conditional `UPDATE … WHERE id = ? AND
 //! claim_id = ? AND status = 'sending'`. A dispatcher whose lease ran out and
@@ -12,8 +12,11 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+};
 use wework_kit::lease::{self, LeaseSpec};
+use wework_kit::telemetry::queue::QueueSample;
 
 use super::entity::message::{self, Column, Entity};
 use super::statistics::{StatBump, bump_statistics};
@@ -55,6 +58,24 @@ pub async fn claim_due_messages(
     }
     rows.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.next_attempt_at.cmp(&b.next_attempt_at)));
     Ok((claim.claim_id, rows))
+}
+
+/// Pending messages due at `now` (what the dispatcher has yet to claim) and
+/// the oldest due time among them, all tenants: one pass over the pending
+/// range of `ix_messages_due`. `direction` is not filtered: an inbound
+/// message is never `pending`.
+pub async fn due_backlog<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> Result<QueueSample, DbErr> {
+    let row: Option<(i64, Option<DateTime<Utc>>)> = Entity::find()
+        .filter(Column::Status.eq(MessageStatus::Pending.as_str()))
+        .filter(Column::NextAttemptAt.lte(now))
+        .select_only()
+        .column_as(Expr::col(Column::Id).count(), "n")
+        .column_as(Expr::col(Column::NextAttemptAt).min(), "oldest")
+        .into_tuple()
+        .one(db)
+        .await?;
+    let (n, oldest_due) = row.unwrap_or_default();
+    Ok(QueueSample { depth: u64::try_from(n).unwrap_or(0), oldest_due })
 }
 
 pub async fn renew_message_leases<C: ConnectionTrait>(

@@ -43,9 +43,11 @@ pub struct NewMessage {
     /// Inbound messages only: who wrote it.
     pub sender_id: Option<String>,
     pub sender_name: Option<String>,
+    /// The storing request's trace context (`wework_kit::telemetry::current_traceparent`).
+    pub traceparent: Option<String>,
 }
 
-/// Rows per INSERT statement: 500 × 33 columns stays far below every
+/// Rows per INSERT statement: 500 × 34 columns stays far below every
 /// backend's limit on bind variables.
 const INSERT_CHUNK: usize = 500;
 
@@ -85,6 +87,7 @@ fn to_model(id: String, m: NewMessage, now: DateTime<Utc>) -> message::Model {
         sender_name: m.sender_name,
         created_at: now,
         updated_at: now,
+        traceparent: m.traceparent,
     }
 }
 

@@ -209,6 +209,8 @@ async fn queue(
             idempotency_key: Some(idempotency_key(&row.id, r)),
             sender_id: None,
             sender_name: None,
+            // Queued by the feeder, not by a request: each send starts its own trace.
+            traceparent: None,
         })
         .collect();
     let created = match state.inserter.create(messages).await {

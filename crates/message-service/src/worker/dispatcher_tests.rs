@@ -77,6 +77,7 @@ fn row(id: &str, account: &str, created: DateTime<Utc>, scheduled: Option<DateTi
         sender_name: None,
         created_at: created,
         updated_at: created,
+        traceparent: None,
     }
 }
 

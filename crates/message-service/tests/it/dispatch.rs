@@ -1,6 +1,7 @@
 //! The dispatcher against the simulator: sends exactly once, waits for
 //! offline accounts, retries what may succeed, fails what cannot, and
-//! never sends twice however many dispatchers run.
+//! never sends twice however many dispatchers run; the due backlog the
+//! queue gauges sample.
 
 use std::time::Duration;
 
@@ -292,4 +293,21 @@ async fn higher_priority_goes_first_then_longest_due() {
     }
     let order: Vec<String> = app.sim.sends_of(&guid).into_iter().map(|s| s.chat_id).collect();
     assert_eq!(order, ["high", "older", "newer", "low"]);
+}
+
+#[tokio::test]
+async fn the_due_backlog_counts_unclaimed_due_messages_and_the_oldest_wait() {
+    let (app, t, account, _guid) = app_with_account(|_| {}).await;
+    let db = app.state.db.reader();
+    assert_eq!(store::due_backlog(db, app.now()).await.expect("sample"), Default::default());
+    let first_due = app.now();
+    insert(&app, app.new_text(&t, &account, "alice", "one")).await;
+    app.advance_secs(3);
+    insert(&app, app.new_text(&t, &account, "bob", "two")).await;
+    let sample = store::due_backlog(db, app.now()).await.expect("sample");
+    assert_eq!((sample.depth, sample.oldest_due), (2, Some(first_due)));
+    assert_eq!(sample.lag_seconds(app.now()), 3.0);
+    // Claimed messages no longer wait (sent, or deferred to a later time).
+    assert_eq!(tick(&app.state).await.claimed, 2);
+    assert_eq!(store::due_backlog(db, app.now()).await.expect("sample").depth, 0);
 }

@@ -263,6 +263,7 @@ impl TestApp {
             idempotency_key: None,
             sender_id: None,
             sender_name: None,
+            traceparent: None,
         }
     }
 

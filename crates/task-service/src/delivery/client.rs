@@ -107,6 +107,9 @@ pub struct OutboundRequest {
     pub timestamp_secs: i64,
     /// Current secret first, then the previous one during a rotation; empty means unsigned.
     pub secrets: Vec<SigningSecret>,
+    /// Sent as the `traceparent` header (unless the task sets its own), so a
+    /// traced receiver continues the delivery's trace.
+    pub traceparent: Option<String>,
 }
 
 /// What happened on one attempt.
@@ -236,6 +239,7 @@ impl Deliverer {
                 .map_err(|_| DeliveryError::new(InvalidRequest, format!("invalid value for header {header}")))?;
             headers.append(header, value);
         }
+        let own_traceparent = headers.contains_key("traceparent");
         let mut set = |name: &'static str, value: &str| -> Result<(), DeliveryError> {
             let value = HeaderValue::from_str(value)
                 .map_err(|_| DeliveryError::new(InvalidRequest, format!("invalid value for header {name}")))?;
@@ -244,6 +248,9 @@ impl Deliverer {
         };
         if !req.content_type.is_empty() {
             set("content-type", &req.content_type)?;
+        }
+        if let Some(traceparent) = req.traceparent.as_deref().filter(|_| !own_traceparent) {
+            set("traceparent", traceparent)?;
         }
         set("webhook-id", &req.webhook_id)?;
         set("webhook-timestamp", &req.timestamp_secs.to_string())?;

@@ -112,6 +112,7 @@ fn request(url: String) -> OutboundRequest {
         webhook_id: "msg_2Yh3".into(),
         timestamp_secs: 1_700_000_000,
         secrets: Vec::new(),
+        traceparent: None,
     }
 }
 
@@ -217,6 +218,22 @@ async fn signs_and_sets_the_webhook_headers() {
     assert_eq!(text("x-tenant").as_deref(), Some("acme"));
     let agent = text("user-agent").expect("user agent");
     assert!(agent.starts_with("WeWorkTaskCenter/") && agent.ends_with(" (+webhook)"), "{agent}");
+}
+
+#[tokio::test]
+async fn the_trace_context_goes_along_unless_the_task_sets_its_own() {
+    let sink = spawn_sink().await;
+    let ours = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let theirs = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    for (task_headers, expected) in [(Vec::new(), ours), (vec![("traceparent".to_owned(), theirs.to_owned())], theirs)]
+    {
+        let req =
+            OutboundRequest { headers: task_headers, traceparent: Some(ours.into()), ..request(sink.url("/signed")) };
+        loopback_allowed().deliver(req).await;
+        let (headers, _) = sink.state.seen.lock().expect("sink lock").take().expect("sink saw the request");
+        let sent: Vec<_> = headers.get_all("traceparent").iter().filter_map(|v| v.to_str().ok()).collect();
+        assert_eq!(sent, [expected]);
+    }
 }
 
 #[tokio::test]

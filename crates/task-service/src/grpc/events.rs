@@ -53,6 +53,7 @@ pub(crate) async fn publish(state: &AppState, actor: &Actor, req: PublishEventRe
             retry_intervals: Vec::new(),
             max_retries: crate::domain::retry::DEFAULT_RETRY_INTERVALS.len() as u32,
             timeout_ms: 15_000,
+            traceparent: wework_kit::telemetry::current_traceparent(),
         })
         .collect();
     let created = super::tasks::create(state, tasks).await?;

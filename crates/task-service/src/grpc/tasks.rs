@@ -321,6 +321,7 @@ pub(crate) fn new_task_from_spec(
         retry_intervals: spec.retry.intervals().to_vec(),
         max_retries: spec.retry.max_retries(),
         timeout_ms: spec.timeout.get(),
+        traceparent: wework_kit::telemetry::current_traceparent(),
     }
 }
 

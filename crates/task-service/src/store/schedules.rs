@@ -97,6 +97,8 @@ impl TaskTemplate {
             retry_intervals: self.retry_intervals.clone(),
             max_retries: self.max_retries,
             timeout_ms: self.timeout_ms,
+            // A cron run has no caller: its deliveries start their own trace.
+            traceparent: None,
         }
     }
 }

@@ -1,10 +1,13 @@
 //! Queue health for `GetTaskStats`: counts by status, attempt success rate
-//! and latency percentiles over a window, and the lag of the oldest due task.
+//! and latency percentiles over a window, and the lag of the oldest due task;
+//! and the due backlog the worker's queue gauges sample.
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
 };
+use wework_kit::telemetry::queue::QueueSample;
 
 use super::entity::{execution, task};
 use super::{Scope, status};
@@ -77,4 +80,20 @@ pub async fn task_stats<C: ConnectionTrait>(
         durations_ms: durations,
         oldest_due: oldest.map(|t| t.next_execute_at),
     })
+}
+
+/// Pending tasks due at `now` (what the claimer has yet to take) and the
+/// oldest due time among them, all tenants: one pass over `ix_tasks_due`.
+pub async fn due_backlog<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> Result<QueueSample, DbErr> {
+    let row: Option<(i64, Option<DateTime<Utc>>)> = task::Entity::find()
+        .filter(task::Column::Status.eq(status::PENDING))
+        .filter(task::Column::NextExecuteAt.lte(now))
+        .select_only()
+        .column_as(Expr::col(task::Column::Id).count(), "n")
+        .column_as(Expr::col(task::Column::NextExecuteAt).min(), "oldest")
+        .into_tuple()
+        .one(db)
+        .await?;
+    let (n, oldest_due) = row.unwrap_or_default();
+    Ok(QueueSample { depth: u64::try_from(n).unwrap_or(0), oldest_due })
 }

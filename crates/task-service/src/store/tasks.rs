@@ -30,6 +30,8 @@ pub struct NewTask {
     pub retry_intervals: Vec<u32>,
     pub max_retries: u32,
     pub timeout_ms: u32,
+    /// The creating request's trace context (see `wework_kit::telemetry::current_traceparent`).
+    pub traceparent: Option<String>,
 }
 
 fn to_row(id: String, t: NewTask, now: DateTime<Utc>) -> ActiveModel {
@@ -62,6 +64,7 @@ fn to_row(id: String, t: NewTask, now: DateTime<Utc>) -> ActiveModel {
         finished_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        traceparent: Set(t.traceparent),
     }
 }
 

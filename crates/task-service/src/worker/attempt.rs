@@ -73,6 +73,8 @@ pub(super) async fn run(worker: &Worker, task: task::Model, claim_id: String) ->
         webhook_id: task.id.clone(),
         timestamp_secs: worker.state.clock.now().timestamp(),
         secrets: target.secrets,
+        // This attempt's span, which continues the creating request's trace.
+        traceparent: wework_kit::telemetry::current_traceparent(),
     };
     let report = worker.deliverer.deliver(request).await;
     let policy = ResponsePolicy { retry_statuses: worker.state.settings.delivery.retry_statuses.clone() };
@@ -111,6 +113,17 @@ fn finish(
     let headers = (!report.headers.is_empty()).then(|| crate::store::to_json(&report.headers));
     metrics::counter!("task_attempts_total", "result" => if outcome.is_success() { "success" } else { "failure" })
         .increment(1);
+    metrics::counter!(
+        "task_delivery_outcomes_total",
+        "target" => if task.endpoint_id.is_some() { "webhook" } else { "callback" },
+        "outcome" => outcome_class(&report, &outcome),
+        "next" => match next {
+            NextStep::Succeeded => "done",
+            NextStep::RetryAt(_) => "retry",
+            NextStep::Failed => "failed",
+        },
+    )
+    .increment(1);
     metrics::histogram!("task_attempt_seconds").record(report.duration.as_secs_f64());
     Attempt::Done(Box::new(AttemptRecord {
         task_id: task.id.clone(),
@@ -128,6 +141,24 @@ fn finish(
         error,
         next,
     }))
+}
+
+/// A small fixed set of labels for what an attempt met: `success`, the
+/// delivery error kind (`timeout`, `connect`, `refused`, …), or the class of
+/// an unaccepted HTTP status (`http_4xx`, …).
+fn outcome_class(report: &AttemptReport, outcome: &AttemptOutcome) -> &'static str {
+    if outcome.is_success() {
+        return "success";
+    }
+    match (&report.error, report.status) {
+        (Some(e), _) => e.kind.as_str(),
+        (None, Some(s)) if s < 200 => "http_1xx",
+        (None, Some(s)) if s < 300 => "http_2xx",
+        (None, Some(s)) if s < 400 => "http_3xx",
+        (None, Some(s)) if s < 500 => "http_4xx",
+        (None, Some(_)) => "http_5xx",
+        (None, None) => "no_response",
+    }
 }
 
 /// The task's `last_error` / the execution's error message.

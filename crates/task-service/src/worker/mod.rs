@@ -7,6 +7,9 @@
 //! - the lease keeper extends the leases of deliveries still running and
 //!   returns expired leases (a crashed replica's) to `pending`.
 //!
+//! Besides, the due backlog is sampled into the `task` queue gauges
+//! (`wework_kit::telemetry::queue`).
+//!
 //! On shutdown the claimer stops; running attempts finish and are written;
 //! the lease keeper stops when nothing is in flight.
 
@@ -19,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tracing::Instrument;
 use wework_kit::shutdown::Shutdown;
 
 use crate::delivery::Deliverer;
@@ -80,6 +84,11 @@ pub fn spawn(state: &AppState, deliverer: Deliverer, shutdown: &Shutdown) {
     shutdown.spawn_worker("task-writer", writer::run(state.clone(), rx, worker.in_flight.clone()));
     shutdown.spawn_worker("task-claimer", worker.clone().claim_loop(tx, shutdown.clone()));
     shutdown.spawn_worker("task-leases", worker.lease_loop(shutdown.clone()));
+    let db = state.db.clone();
+    wework_kit::telemetry::queue::spawn_queue_gauges(shutdown, "task", state.clock.clone(), move |now| {
+        let db = db.clone();
+        async move { store::due_backlog(db.reader(), now).await }
+    });
 }
 
 impl Worker {
@@ -126,12 +135,16 @@ impl Worker {
                 let worker = self.clone();
                 let results = results.clone();
                 let claim_id = claim_id.clone();
-                tokio::spawn(async move {
-                    let outcome = attempt::run(&worker, task, claim_id).await;
-                    // The slot frees once the result is queued for the writer.
-                    let _ = results.send(outcome).await;
-                    drop(permit);
-                });
+                let span = attempt_span(&task);
+                tokio::spawn(
+                    async move {
+                        let outcome = attempt::run(&worker, task, claim_id).await;
+                        // The slot frees once the result is queued for the writer.
+                        let _ = results.send(outcome).await;
+                        drop(permit);
+                    }
+                    .instrument(span),
+                );
             }
         }
     }
@@ -184,6 +197,19 @@ impl Worker {
             }
         }
     }
+}
+
+/// One delivery attempt's span, a child of the request that created the
+/// task (stored with it), so the webhook continues that request's trace.
+fn attempt_span(task: &store::entity::task::Model) -> tracing::Span {
+    let span = tracing::info_span!(
+        "task.delivery",
+        task_id = %task.id,
+        attempt = task.attempts,
+        tenant_id = task.tenant_id.as_deref().unwrap_or_default(),
+        otel.kind = "client",
+    );
+    wework_kit::telemetry::with_parent(span, task.traceparent.as_deref())
 }
 
 /// Sleeps `d`; true when shutdown triggered first.

@@ -1,6 +1,7 @@
 //! Leases across replicas: a crashed worker's task is reclaimed and runs
 //! again with the same webhook-id; two workers drain 2,000 tasks with every
-//! task delivered and none executing concurrently.
+//! task delivered and none executing concurrently; the due backlog the
+//! queue gauges sample.
 
 use wework_proto::task::{self as pb, TaskStatus};
 
@@ -182,4 +183,28 @@ async fn a_long_request_keeps_its_lease() {
     let done = app.wait_status(&task.id, TaskStatus::Succeeded).await;
     assert_eq!(done.attempts, 1);
     assert_eq!(sink.count("/hold"), 1);
+}
+
+#[tokio::test]
+async fn the_due_backlog_counts_unclaimed_due_tasks_and_the_oldest_wait() {
+    let app = spawn_app_with(|s| s.worker.enabled = false).await;
+    let creds = app.register_business("gauges", 0).await;
+    let empty = task_service::store::due_backlog(app.state.db.reader(), app.now()).await.expect("sample");
+    assert_eq!((empty.depth, empty.oldest_due), (0, None));
+    let first = app.create(&creds, app.http_spec("g-1", "https://example.com/x", "{}")).await;
+    app.advance(chrono::Duration::seconds(4));
+    app.create(&creds, app.http_spec("g-2", "https://example.com/x", "{}")).await;
+    app.advance(chrono::Duration::seconds(6));
+    let now = app.now();
+    let sample = task_service::store::due_backlog(app.state.db.reader(), now).await.expect("sample");
+    assert_eq!(sample.depth, 2);
+    let created = first.scheduled_at.map(|t| t.seconds).unwrap_or_default();
+    assert_eq!(sample.oldest_due.map(|t| t.timestamp()), Some(created));
+    assert!((sample.lag_seconds(now) - 10.0).abs() < 1.0, "{}", sample.lag_seconds(now));
+
+    // A claimed task is no longer waiting.
+    let db = app.state.db.writer();
+    task_service::store::claim_due_tasks(db, "w", now, now + chrono::Duration::seconds(30), 1).await.expect("claim");
+    let sample = task_service::store::due_backlog(app.state.db.reader(), now).await.expect("sample");
+    assert_eq!(sample.depth, 1);
 }

@@ -45,6 +45,9 @@ pub struct Model {
     pub sender_name: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// W3C trace context of the request that stored the message: its
+    /// dispatch and its events continue that trace.
+    pub traceparent: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::sync::mpsc::UnboundedSender;
+use tracing::Instrument;
 use wework_client::ProviderError;
 use wework_client::protocol::{ChatType, MessageContent, SendMessageRequest};
 
@@ -146,9 +147,10 @@ pub(super) async fn run(
             continue;
         }
         let started = std::time::Instant::now();
-        let sent = driver.send_message(&request).await;
+        let span = send_span(&m);
+        let sent = driver.send_message(&request).instrument(span.clone()).await;
         metrics::histogram!("message_send_seconds").record(started.elapsed().as_secs_f64());
-        round.judge(m, sent, batch.as_ref()).await;
+        round.judge(m, sent, batch.as_ref()).instrument(span).await;
     }
 }
 
@@ -254,6 +256,19 @@ impl Round<'_> {
             }
         }
     }
+}
+
+/// One send's span, a child of the request that queued the message (stored
+/// with it), so the instance call continues that request's trace.
+fn send_span(m: &message::Model) -> tracing::Span {
+    let span = tracing::info_span!(
+        "message.send",
+        message_id = %m.id,
+        account_id = %m.account_id,
+        attempt = m.retry_count + 1,
+        otel.kind = "client",
+    );
+    wework_kit::telemetry::with_parent(span, m.traceparent.as_deref())
 }
 
 fn recheck(state: &AppState) -> Duration {

@@ -36,6 +36,9 @@ pub struct Model {
     pub lease_until: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// W3C trace context of the request that created the task: its
+    /// deliveries continue that trace.
+    pub traceparent: Option<String>,
     pub updated_at: DateTimeUtc,
 }
 
