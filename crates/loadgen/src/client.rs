@@ -16,6 +16,8 @@ use tonic::{Request, Status};
 
 use wework_kit::grpc_client::RawCodec;
 
+use crate::load::{Failure, Requester};
+
 /// Generous: a call slower than this is counted as DeadlineExceeded, which
 /// keeps a run bounded even when the target stalls.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -38,9 +40,13 @@ pub enum ClientError {
 pub fn loopback_uri(target: &str) -> Result<Uri, ClientError> {
     let uri: Uri = target.parse().map_err(|_| ClientError::BadTarget(target.to_owned()))?;
     let host = uri.host().ok_or_else(|| ClientError::BadTarget(target.to_owned()))?;
+    if is_loopback_host(host) { Ok(uri) } else { Err(ClientError::NotLoopback(target.to_owned())) }
+}
+
+/// `localhost`, 127.0.0.0/8 or ::1 (bracketed or not).
+pub(crate) fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let is_loopback = host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    if is_loopback { Ok(uri) } else { Err(ClientError::NotLoopback(target.to_owned())) }
+    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Opens `count` separate HTTP/2 connections to a loopback target.
@@ -61,14 +67,19 @@ pub fn parse_headers(pairs: &[String]) -> Result<MetadataMap, ClientError> {
     let mut map = MetadataMap::new();
     for pair in pairs {
         let bad = || ClientError::BadHeader(pair.clone());
-        // Split at the first separator so values may contain `=` or `:` (base64, URLs).
-        let at = pair.find(['=', ':']).ok_or_else(bad)?;
-        let (key, value) = (&pair[..at], &pair[at + 1..]);
-        let key: AsciiMetadataKey = key.trim().to_ascii_lowercase().parse().map_err(|_| bad())?;
-        let value: AsciiMetadataValue = value.trim().parse().map_err(|_| bad())?;
+        let (key, value) = split_pair(pair).ok_or_else(bad)?;
+        let key: AsciiMetadataKey = key.to_ascii_lowercase().parse().map_err(|_| bad())?;
+        let value: AsciiMetadataValue = value.parse().map_err(|_| bad())?;
         map.append(key, value);
     }
     Ok(map)
+}
+
+/// Splits `key=value` or `key: value` at the first separator, so values may
+/// contain `=` or `:` (base64, URLs); neither may appear in a key. Trimmed.
+pub(crate) fn split_pair(pair: &str) -> Option<(&str, &str)> {
+    let at = pair.find(['=', ':'])?;
+    Some((pair[..at].trim(), pair[at + 1..].trim()))
 }
 
 /// A prepared call: the same encoded body and metadata on every request.
@@ -86,6 +97,28 @@ impl RawCall {
         let mut request = Request::new(self.body.clone());
         *request.metadata_mut() = self.metadata.clone();
         grpc.unary(request, self.path.clone(), RawCodec).await.map(tonic::Response::into_inner)
+    }
+}
+
+/// The load loop's gRPC request: [`RawCall`] on one connection.
+#[derive(Debug, Clone)]
+pub struct GrpcRequester {
+    grpc: Grpc<Channel>,
+    call: RawCall,
+}
+
+impl GrpcRequester {
+    pub fn new(channel: Channel, call: RawCall) -> Self {
+        Self { grpc: Grpc::new(channel), call }
+    }
+}
+
+impl Requester for GrpcRequester {
+    async fn send(&mut self) -> Result<(), Failure> {
+        match self.call.send(&mut self.grpc).await {
+            Ok(_) => Ok(()),
+            Err(status) => Err(Failure::new(format!("{:?}", status.code()), status.message())),
+        }
     }
 }
 

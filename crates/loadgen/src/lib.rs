@@ -1,5 +1,6 @@
-//! `loadgen`: drives any unary RPC of the platform from JSON, and serves the
-//! bare echo RPC that every benchmark is compared against in the same run.
+//! `loadgen`: drives any unary RPC of the platform from JSON (or any HTTP
+//! endpoint, see [`http`]), and serves the bare echo RPC that every benchmark
+//! is compared against in the same run.
 //!
 //! The request is encoded once from JSON through the embedded descriptor set
 //! (no generated client per method), then sent as raw bytes by `concurrency`
@@ -8,6 +9,7 @@
 
 pub mod client;
 pub mod echo;
+pub mod http;
 pub mod load;
 pub mod method;
 pub mod report;
@@ -18,7 +20,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tonic::client::Grpc;
 
-use crate::client::RawCall;
+use crate::client::{GrpcRequester, RawCall};
 use crate::load::Plan;
 use crate::method::Method;
 use crate::report::Report;
@@ -69,15 +71,22 @@ pub async fn call_once(target: &Target) -> anyhow::Result<serde_json::Value> {
 /// Runs a bounded load against `target` and summarises it. `pid`, when given,
 /// is the target's process, whose memory is read once the run ends.
 pub async fn run_load(target: &Target, connections: usize, plan: Plan, pid: Option<u32>) -> anyhow::Result<Report> {
-    anyhow::ensure!(plan.concurrency > 0, "concurrency must be at least 1");
-    anyhow::ensure!(plan.warmup + plan.duration <= MAX_RUN, "warmup + duration must not exceed {MAX_RUN:?}");
-    anyhow::ensure!(plan.rate.is_none_or(|r| r.is_finite() && r > 0.0), "rate must be a positive number");
+    check_plan(plan)?;
     let (_, call) = target.prepare()?;
     let channels = client::connect(&target.url, connections.max(1)).await?;
-    let outcome = load::run(&channels, call, plan).await;
+    let requesters: Vec<_> = channels.iter().map(|c| GrpcRequester::new(c.clone(), call.clone())).collect();
+    let outcome = load::run(&requesters, plan).await;
     let mut report = Report::new(&target.url, &target.method, channels.len(), plan, &outcome);
     report.memory = pid.and_then(report::read_memory);
     Ok(report)
+}
+
+/// Refuses plans the loop cannot run sensibly.
+fn check_plan(plan: Plan) -> anyhow::Result<()> {
+    anyhow::ensure!(plan.concurrency > 0, "concurrency must be at least 1");
+    anyhow::ensure!(plan.warmup + plan.duration <= MAX_RUN, "warmup + duration must not exceed {MAX_RUN:?}");
+    anyhow::ensure!(plan.rate.is_none_or(|r| r.is_finite() && r > 0.0), "rate must be a positive number");
+    Ok(())
 }
 
 /// Parses `1500ms`, `10s`, `2m` or a bare number of seconds (`2.5`).

@@ -1,5 +1,6 @@
-//! `loadgen` CLI: `echo-server`, `run` (bounded load), `call` (one request) and
-//! `webhooks` (the task center end to end, into a local sink).
+//! `loadgen` CLI: `echo-server`, `run` (bounded gRPC load), `http` (the same
+//! load over HTTP/1.1), `call` (one request) and `webhooks` (the task center
+//! end to end, into a local sink).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -7,12 +8,14 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
+use wework_loadgen::http::{HttpTarget, run_http_load};
 use wework_loadgen::load::Plan;
+use wework_loadgen::report::Report;
 use wework_loadgen::webhooks::{self, WebhookPlan};
 use wework_loadgen::{ECHO_DEFAULT_ADDR, ECHO_METHOD, Target, call_once, echo, parse_duration, run_load};
 
 #[derive(Debug, Parser)]
-#[command(name = "loadgen", version, about = "Load generator for the platform's unary gRPC methods")]
+#[command(name = "loadgen", version, about = "Load generator for the platform's unary gRPC methods and HTTP endpoints")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -27,6 +30,8 @@ enum Command {
     },
     /// Send N concurrent calls for a bounded time and print throughput and latency.
     Run(RunArgs),
+    /// The same bounded load as HTTP/1.1 requests (keep-alive, one connection per worker).
+    Http(HttpArgs),
     /// Make one call and print the response as JSON.
     Call(TargetArgs),
     /// Create tasks in the task service aimed at a local sink and time them until delivered.
@@ -118,12 +123,38 @@ impl TargetArgs {
 struct RunArgs {
     #[command(flatten)]
     target: TargetArgs,
-    /// Calls in flight at once.
-    #[arg(long, default_value_t = 64)]
-    concurrency: usize,
     /// HTTP/2 connections the workers are spread over.
     #[arg(long, default_value_t = 4)]
     connections: usize,
+    #[command(flatten)]
+    load: LoadArgs,
+}
+
+#[derive(Debug, Args)]
+struct HttpArgs {
+    /// Full URL (plain http, loopback only), e.g. http://127.0.0.1:8080/healthz.
+    #[arg(long)]
+    url: String,
+    /// HTTP method.
+    #[arg(long, default_value = "GET")]
+    method: String,
+    /// Request header `name: value`; repeatable.
+    #[arg(long = "header", short = 'H')]
+    headers: Vec<String>,
+    /// Request body: JSON (sent as application/json unless a content-type
+    /// header says otherwise), or `@path` to read it from a file.
+    #[arg(long)]
+    body: Option<String>,
+    #[command(flatten)]
+    load: LoadArgs,
+}
+
+/// How hard and how long, and how to report: shared by `run` and `http`.
+#[derive(Debug, Args)]
+struct LoadArgs {
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
     /// Measured time (10s, 500ms, 2m).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     duration: Duration,
@@ -139,6 +170,26 @@ struct RunArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
+}
+
+impl LoadArgs {
+    fn plan(&self) -> Plan {
+        Plan { concurrency: self.concurrency, warmup: self.warmup, duration: self.duration, rate: self.rate }
+    }
+
+    /// Prints the report; a run in which nothing succeeded fails.
+    fn print(&self, report: &Report) -> anyhow::Result<ExitCode> {
+        if self.json {
+            println!("{}", serde_json::to_string(report)?);
+        } else {
+            print!("{}", report.render_text());
+        }
+        if report.ok == 0 {
+            eprintln!("loadgen: no request succeeded");
+            return Ok(ExitCode::FAILURE);
+        }
+        Ok(ExitCode::SUCCESS)
+    }
 }
 
 #[tokio::main]
@@ -168,18 +219,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{answer}");
         }
         Command::Run(args) => {
-            let plan =
-                Plan { concurrency: args.concurrency, warmup: args.warmup, duration: args.duration, rate: args.rate };
-            let report = run_load(&args.target.into_target()?, args.connections, plan, args.pid).await?;
-            if args.json {
-                println!("{}", serde_json::to_string(&report)?);
-            } else {
-                print!("{}", report.render_text());
-            }
-            if report.ok == 0 {
-                eprintln!("loadgen: no call succeeded");
-                return Ok(ExitCode::FAILURE);
-            }
+            let report =
+                run_load(&args.target.into_target()?, args.connections, args.load.plan(), args.load.pid).await?;
+            return args.load.print(&report);
+        }
+        Command::Http(args) => {
+            let target = HttpTarget { url: args.url, method: args.method, headers: args.headers, body: args.body };
+            let report = run_http_load(&target, args.load.plan(), args.load.pid).await?;
+            return args.load.print(&report);
         }
         Command::Webhooks(args) => return webhooks_run(args).await,
     }
