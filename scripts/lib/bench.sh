@@ -17,6 +17,14 @@ bench_cleanup() {
         log "KEEP=1: left ${TMP} (and any databases / Redis keys) in place"
         return
     fi
+    # Databases made by `$(database_url …)` in a subshell never reach
+    # MYSQL_DBS; their names carry this shell's pid ($$ is the same there).
+    if [[ "${BACKEND:-sqlite}" == mysql ]]; then
+        while read -r db; do
+            [[ -n "$db" ]] && MYSQL_DBS+=("$db")
+        done < <(mariadb -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" -N \
+            -e "SHOW DATABASES LIKE 'wework\\_bench\\_%\\_$$'" 2>/dev/null || true)
+    fi
     for db in "${MYSQL_DBS[@]}"; do
         mariadb -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" -e "DROP DATABASE IF EXISTS \`$db\`" || true
     done
