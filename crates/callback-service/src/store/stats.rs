@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use wework_kit::telemetry::queue::QueueSample;
+use wework_kit::telemetry::queue::{QueueSample, due_sample};
 
 use super::entity::event::{Column, Entity};
 use crate::domain::status::EventStatus;
@@ -84,17 +84,7 @@ pub async fn event_stats<C: ConnectionTrait>(
 /// `ix_callback_events_due`. An event waiting behind an earlier one of its
 /// guid counts too: it waits all the same.
 pub async fn due_backlog<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> Result<QueueSample, DbErr> {
-    let row: Option<(i64, Option<DateTime<Utc>>)> = Entity::find()
-        .filter(Column::Status.eq(EventStatus::Received.as_str()))
-        .filter(Column::NextAttemptAt.lte(now))
-        .select_only()
-        .column_as(Expr::col(Column::Id).count(), "n")
-        .column_as(Expr::col(Column::NextAttemptAt).min(), "oldest")
-        .into_tuple()
-        .one(db)
-        .await?;
-    let (n, oldest_due) = row.unwrap_or_default();
-    Ok(QueueSample { depth: u64::try_from(n).unwrap_or(0), oldest_due })
+    due_sample::<Entity, _>(db, Column::Status, EventStatus::Received.as_str(), Column::NextAttemptAt, now).await
 }
 
 /// The `q`-quantile (0..=1) of ascending samples; 0 for none.

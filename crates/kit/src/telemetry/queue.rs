@@ -13,12 +13,44 @@ use std::future::Future;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::clock::SharedClock;
 use crate::shutdown::Shutdown;
 
 /// Often enough for a dashboard and an alert; rare enough to cost nothing.
 pub const SAMPLE_EVERY: Duration = Duration::from_secs(5);
+
+/// Rows of `E` whose `status` column equals `waiting` and whose `due` column
+/// is at or before `now`, and the oldest such due time: the one query every
+/// leased queue (tasks, messages, callback events) samples, an index-only
+/// pass where an index starts with (status, due).
+pub async fn due_sample<E, C>(
+    db: &C,
+    status: E::Column,
+    waiting: &str,
+    due: E::Column,
+    now: DateTime<Utc>,
+) -> Result<QueueSample, DbErr>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    // In here only: its blanket `max`/`min` would shadow `Ord`'s elsewhere.
+    use sea_orm::sea_query::ExprTrait;
+    let row: Option<(i64, Option<DateTime<Utc>>)> = E::find()
+        .filter(status.eq(waiting))
+        .filter(due.lte(now))
+        .select_only()
+        .column_as(Expr::col(due).count(), "n")
+        .column_as(Expr::col(due).min(), "oldest")
+        .into_tuple()
+        .one(db)
+        .await?;
+    let (n, oldest_due) = row.unwrap_or_default();
+    Ok(QueueSample { depth: u64::try_from(n).unwrap_or(0), oldest_due })
+}
 
 /// One look at a queue.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -12,11 +12,9 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
 use wework_kit::lease::{self, LeaseSpec};
-use wework_kit::telemetry::queue::QueueSample;
+use wework_kit::telemetry::queue::{QueueSample, due_sample};
 
 use super::entity::message::{self, Column, Entity};
 use super::statistics::{StatBump, bump_statistics};
@@ -65,17 +63,7 @@ pub async fn claim_due_messages(
 /// range of `ix_messages_due`. `direction` is not filtered: an inbound
 /// message is never `pending`.
 pub async fn due_backlog<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> Result<QueueSample, DbErr> {
-    let row: Option<(i64, Option<DateTime<Utc>>)> = Entity::find()
-        .filter(Column::Status.eq(MessageStatus::Pending.as_str()))
-        .filter(Column::NextAttemptAt.lte(now))
-        .select_only()
-        .column_as(Expr::col(Column::Id).count(), "n")
-        .column_as(Expr::col(Column::NextAttemptAt).min(), "oldest")
-        .into_tuple()
-        .one(db)
-        .await?;
-    let (n, oldest_due) = row.unwrap_or_default();
-    Ok(QueueSample { depth: u64::try_from(n).unwrap_or(0), oldest_due })
+    due_sample::<Entity, _>(db, Column::Status, MessageStatus::Pending.as_str(), Column::NextAttemptAt, now).await
 }
 
 pub async fn renew_message_leases<C: ConnectionTrait>(

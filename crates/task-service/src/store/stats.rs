@@ -3,11 +3,10 @@
 //! and the due backlog the worker's queue gauges sample.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
 };
-use wework_kit::telemetry::queue::QueueSample;
+use wework_kit::telemetry::queue::{QueueSample, due_sample};
 
 use super::entity::{execution, task};
 use super::{Scope, status};
@@ -85,15 +84,5 @@ pub async fn task_stats<C: ConnectionTrait>(
 /// Pending tasks due at `now` (what the claimer has yet to take) and the
 /// oldest due time among them, all tenants: one pass over `ix_tasks_due`.
 pub async fn due_backlog<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> Result<QueueSample, DbErr> {
-    let row: Option<(i64, Option<DateTime<Utc>>)> = task::Entity::find()
-        .filter(task::Column::Status.eq(status::PENDING))
-        .filter(task::Column::NextExecuteAt.lte(now))
-        .select_only()
-        .column_as(Expr::col(task::Column::Id).count(), "n")
-        .column_as(Expr::col(task::Column::NextExecuteAt).min(), "oldest")
-        .into_tuple()
-        .one(db)
-        .await?;
-    let (n, oldest_due) = row.unwrap_or_default();
-    Ok(QueueSample { depth: u64::try_from(n).unwrap_or(0), oldest_due })
+    due_sample::<task::Entity, _>(db, task::Column::Status, status::PENDING, task::Column::NextExecuteAt, now).await
 }
