@@ -157,9 +157,12 @@ async fn a_short_load_succeeds_over_kept_alive_connections() {
     assert_eq!((report.method.as_str(), report.concurrency), ("GET", 4));
     assert!(report.ok_rps > 0.0 && report.latency_ms.p50 <= report.latency_ms.max);
     assert!(report.memory.is_some_and(|m| m.rss_kib > 0) || !cfg!(target_os = "linux"));
-    // Thousands of requests, yet no more connections than workers: the pool keeps them alive.
+    // Thousands of requests over a handful of connections: the pool keeps them
+    // alive. (Not exactly one per worker: a request may check out a fresh
+    // connection while a finished one is still being returned to the pool.)
     let peers = server.seen.peers.lock().expect("peers lock").len();
-    assert!((1..=4).contains(&peers), "{peers} connections for {} requests", report.total);
+    assert!((1..=8).contains(&peers), "{peers} connections for {} requests", report.total);
+    assert!(report.total >= 100 * peers as u64, "{peers} connections for {} requests", report.total);
     server.stop().await;
 }
 
