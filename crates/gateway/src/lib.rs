@@ -101,7 +101,7 @@ pub fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Gateway> 
 pub async fn serve(gateway: Gateway, listeners: Listeners, shutdown: Shutdown) -> anyhow::Result<()> {
     let settings = gateway.state.settings.clone();
     let serving = Arc::new(AtomicBool::new(true));
-    let ops_stop = tokio_util_token(&shutdown);
+    let ops_stop = shutdown.token().child_token();
     tracing::info!(api = %listeners.api_addr(), ops = %listeners.ops_addr(), "gateway serving");
     let ops = tokio::spawn(wework_kit::server::serve_ops(listeners.ops, serving.clone(), ops_stop.clone()));
     let app = gateway.app.into_make_service_with_connect_info::<SocketAddr>();
@@ -128,10 +128,6 @@ pub async fn serve(gateway: Gateway, listeners: Listeners, shutdown: Shutdown) -
     let _ = tokio::time::timeout(Duration::from_secs(1), ops).await;
     tracing::info!("gateway stopped");
     result
-}
-
-fn tokio_util_token(shutdown: &Shutdown) -> tokio_util::sync::CancellationToken {
-    shutdown.token().child_token()
 }
 
 /// Standalone entry point: bind, build, serve.

@@ -79,7 +79,7 @@ pub async fn stream(
     };
     metrics::gauge!("gateway_sse_streams").increment(1.0);
     let guard = StreamGuard;
-    let ready = SseEvent::default().event("ready").data(format!(r#"{{"tenant_id":{}}}"#, serde_json::json!(tenant)));
+    let ready = SseEvent::default().event("ready").data(serde_json::json!({ "tenant_id": tenant }).to_string());
     let body = futures::stream::once(async move { Ok::<_, Infallible>(ready) }).chain(
         events
             .filter(move |e| {

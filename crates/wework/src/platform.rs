@@ -226,9 +226,14 @@ async fn register_sim(
         token: sim.token().to_owned(),
         ..Default::default()
     };
-    instances
-        .register_instance(request)
-        .await
-        .map_err(|e| anyhow::anyhow!("registering the simulator: {}", e.message()))?;
-    Ok(())
+    match instances.register_instance(request).await {
+        Ok(_) => Ok(()),
+        // Registered under this name before (with another URL, or beyond the
+        // first page listed): the platform still starts; the operator decides.
+        Err(e) if e.code() == tonic::Code::AlreadyExists => {
+            tracing::warn!("an instance named `simulator` exists already; not registering this one");
+            Ok(())
+        }
+        Err(e) => Err(anyhow::anyhow!("registering the simulator: {}", e.message())),
+    }
 }

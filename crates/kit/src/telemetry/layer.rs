@@ -90,7 +90,7 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        let id = req.headers().get(REQUEST_ID_HEADER).and_then(accept_request_id).unwrap_or_else(new_request_id);
+        let id = request_id_from(req.headers());
         req.extensions_mut().insert(RequestId(id.clone()));
         let method = req.uri().path().to_owned();
 

@@ -172,7 +172,7 @@ impl Demo {
         let batch = json!({"name": "demo batch", "account_id": account_id, "content": {"text": {"text": "Spring sale starts today"}},
             "targets": {"manual": {"receivers": receivers}}, "start": true});
         let batch = self.call(Method::POST, "/batches", &token, batch).await?;
-        let batch_id = str_of(&batch["batch"], "id").or_else(|_| str_of(&batch, "id"))?;
+        let batch_id = str_of(&batch["batch"], "id")?;
         self.say(format!("batch {batch_id}: {} receivers, started", self.args.batch_size));
         let done = self.wait_batch(&token, &batch_id).await?;
         report.batch_success = done["success_count"].as_u64().unwrap_or(0);
