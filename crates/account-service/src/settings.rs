@@ -128,6 +128,7 @@ impl ProviderSettings {
             connect_timeout: std::time::Duration::from_millis(self.connect_timeout_ms),
             request_timeout: std::time::Duration::from_millis(self.request_timeout_ms),
             max_retries: self.max_retries,
+            trace_context: Some(wework_kit::telemetry::current_traceparent),
             ..Default::default()
         }
     }
@@ -184,5 +185,16 @@ impl WatchdogSettings {
         );
         p.check((1..=10_000).contains(&self.batch), "watchdog.batch must be within 1..=10000");
         p.check(self.instance_probe_secs >= 1, "watchdog.instance_probe_secs must be at least 1");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_calls_carry_the_callers_trace_context() {
+        let config = ProviderSettings::default().driver_config();
+        assert!(config.trace_context.is_some(), "instances must see the traceparent");
     }
 }

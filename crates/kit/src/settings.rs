@@ -155,7 +155,12 @@ pub const DEFAULT_EVENTS_PREFIX: &str = "wework:events:";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CacheSettings {
+    /// `redis://[:password@]host:port[/db]`; with `redis_cluster`, the seed
+    /// nodes comma separated (`redis://a:6379,redis://b:6379`).
     pub redis_url: Option<String>,
+    /// Talk to a Redis Cluster: keys spread over its shards, pub/sub on any
+    /// node. Off for one Redis (or a primary behind Sentinel/a proxy).
+    pub redis_cluster: bool,
     /// Prepended to every Redis key, e.g. `wework:user:`.
     pub key_prefix: String,
     pub default_ttl_secs: u64,
@@ -176,6 +181,7 @@ impl CacheSettings {
     pub fn for_service(service: &str) -> Self {
         Self {
             redis_url: None,
+            redis_cluster: false,
             key_prefix: format!("wework:{service}:"),
             default_ttl_secs: 300,
             l1_capacity: 100_000,
@@ -187,9 +193,15 @@ impl CacheSettings {
 
     pub fn validate(&self, p: &mut Problems) {
         if let Some(url) = &self.redis_url {
+            let seeds: Vec<&str> = url.split(',').map(str::trim).filter(|seed| !seed.is_empty()).collect();
             p.check(
-                url.starts_with("redis://") || url.starts_with("rediss://"),
-                "cache.redis_url must start with redis://",
+                !seeds.is_empty()
+                    && seeds.iter().all(|seed| seed.starts_with("redis://") || seed.starts_with("rediss://")),
+                "cache.redis_url must start with redis:// (or list redis:// seeds, comma separated)",
+            );
+            p.check(
+                self.redis_cluster || seeds.len() <= 1,
+                "cache.redis_url lists several nodes: set cache.redis_cluster = true",
             );
         }
         p.check(self.default_ttl_secs > 0, "cache.default_ttl_secs must be > 0");
@@ -312,5 +324,24 @@ mod tests {
         db.validate(&mut p);
         let err = p.into_result().expect_err("invalid").to_string();
         assert!(err.contains("database.url") && err.contains("max_connections"), "{err}");
+    }
+
+    #[test]
+    fn a_list_of_redis_seeds_needs_cluster_mode_and_redis_urls() {
+        let check = |url: &str, cluster: bool| {
+            let mut p = Problems::default();
+            let cache =
+                CacheSettings { redis_url: Some(url.into()), redis_cluster: cluster, ..CacheSettings::default() };
+            cache.validate(&mut p);
+            p.into_result().map_err(|e| e.to_string())
+        };
+        assert!(check("redis://a:6379", false).is_ok());
+        assert!(check("redis://a:6379", true).is_ok(), "one seed of a cluster");
+        assert!(check("redis://a:1, redis://b:2,redis://c:3", true).is_ok());
+        let err = check("redis://a:1,redis://b:2", false).expect_err("several nodes");
+        assert!(err.contains("cache.redis_cluster"), "{err}");
+        let err = check("redis://a:1,http://b:2", true).expect_err("not redis");
+        assert!(err.contains("cache.redis_url"), "{err}");
+        assert!(check(" , ", true).is_err(), "no seed at all");
     }
 }

@@ -6,7 +6,8 @@
 //!   a fresh `t_<service>_<id>` database on that server, dropped afterwards
 //!   (best effort). Unset: a SQLite file in a temporary directory.
 //! - `WEWORK_TEST_REDIS_URL` set: Redis with a unique `test:<id>:` prefix.
-//!   Unset: in-process cache only.
+//!   Unset: in-process cache only. With `WEWORK_TEST_REDIS_CLUSTER=1` the URL
+//!   lists the seeds of a Redis Cluster (scripts/redis-cluster.sh).
 //!
 //! Tests wait for state with [`eventually`], never with a fixed sleep.
 
@@ -19,6 +20,14 @@ use crate::settings::{CacheSettings, DatabaseSettings, ServerSettings};
 
 pub const MYSQL_URL_ENV: &str = "WEWORK_TEST_MYSQL_URL";
 pub const REDIS_URL_ENV: &str = "WEWORK_TEST_REDIS_URL";
+/// Set (to anything but `0`/empty) when `WEWORK_TEST_REDIS_URL` names the
+/// seeds of a Redis Cluster (scripts/redis-cluster.sh starts one).
+pub const REDIS_CLUSTER_ENV: &str = "WEWORK_TEST_REDIS_CLUSTER";
+
+/// Whether the test Redis is a cluster (see [`REDIS_CLUSTER_ENV`]).
+pub fn redis_cluster() -> bool {
+    std::env::var(REDIS_CLUSTER_ENV).is_ok_and(|v| !v.is_empty() && v != "0")
+}
 
 /// A database that exists for one test. Keep it alive as long as the
 /// service under test runs: dropping it deletes the data.
@@ -93,6 +102,7 @@ pub fn backend_label() -> &'static str {
 pub fn cache_settings(service: &str) -> CacheSettings {
     let mut settings = CacheSettings::for_service(service);
     settings.redis_url = std::env::var(REDIS_URL_ENV).ok().filter(|u| !u.is_empty());
+    settings.redis_cluster = redis_cluster();
     settings.key_prefix = format!("test:{}:", uuid::Uuid::now_v7().simple());
     settings.events_prefix = format!("{}events:", settings.key_prefix);
     settings

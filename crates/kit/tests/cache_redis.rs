@@ -1,6 +1,7 @@
 //! The Redis-backed cache against a real Redis. Runs only when
 //! `WEWORK_TEST_REDIS_URL` is set (e.g. `redis://127.0.0.1:6379`); every test
-//! uses its own key prefix, so runs never see each other's keys.
+//! uses its own key prefix, so runs never see each other's keys. With
+//! `WEWORK_TEST_REDIS_CLUSTER=1` the URL lists a Redis Cluster's seeds.
 
 use std::future::Future;
 use std::io::Write;
@@ -21,9 +22,14 @@ fn redis_url() -> Option<String> {
     url
 }
 
+fn cluster() -> bool {
+    std::env::var("WEWORK_TEST_REDIS_CLUSTER").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
 fn settings(url: &str, prefix: &str) -> CacheSettings {
     CacheSettings {
         redis_url: Some(url.to_owned()),
+        redis_cluster: cluster(),
         key_prefix: prefix.to_owned(),
         l1_ttl_secs: 60,
         ..CacheSettings::for_service("test")
@@ -104,4 +110,45 @@ async fn with_redis_down_every_read_comes_from_the_loader_quickly() {
     assert!(!cache.l1_active());
     assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
     eprintln!("20 loads with redis down took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn on_a_cluster_keys_spread_over_the_shards_and_invalidate_together() {
+    let Some(url) = redis_url() else { return };
+    if !cluster() {
+        return;
+    }
+    let prefix = unique_prefix();
+    let cache = Cache::from_settings(&settings(&url, &prefix)).expect("cache");
+    let keys: Vec<String> = (0..50).map(|i| format!("account:{i}")).collect();
+    for key in &keys {
+        cache.set_json(key, key, None).await;
+    }
+    // Ask every seed node directly which of the keys it holds: a node that does
+    // not own a key's slot answers MOVED, so only owners count.
+    let mut holders = 0;
+    let mut held = 0;
+    for seed in url.split(',').map(str::trim) {
+        let mut node =
+            redis::Client::open(seed).expect("seed url").get_multiplexed_async_connection().await.expect("node");
+        let mut here = 0;
+        for key in &keys {
+            let exists: redis::RedisResult<i64> =
+                redis::cmd("EXISTS").arg(cache.prefixed(key)).query_async(&mut node).await;
+            here += exists.unwrap_or(0);
+        }
+        holders += i64::from(here > 0);
+        held += here;
+    }
+    assert_eq!(held, 50, "every key stored exactly once across the shards");
+    assert!(holders >= 2, "keys spread over the shards, not one node ({holders})");
+
+    // One invalidation deletes keys of many slots (the client splits the DEL).
+    cache.invalidate(&keys).await;
+    let mut redis = cache.redis().expect("redis");
+    for key in &keys {
+        let raw: Option<String> =
+            redis::cmd("GET").arg(cache.prefixed(key)).query_async(&mut redis).await.expect("GET");
+        assert_eq!(raw, None, "{key} deleted");
+    }
 }

@@ -30,9 +30,14 @@ fn redis_url() -> Option<String> {
     url
 }
 
+fn cluster() -> bool {
+    std::env::var("WEWORK_TEST_REDIS_CLUSTER").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
 fn redis_cache(url: &str, prefix: &str) -> Cache {
     let settings = CacheSettings {
         redis_url: Some(url.to_owned()),
+        redis_cluster: cluster(),
         key_prefix: prefix.to_owned(),
         events_prefix: format!("{prefix}events:"),
         ..CacheSettings::for_service("test")
@@ -148,7 +153,9 @@ async fn over_redis_the_wire_format_is_the_webhook_json_on_the_tenants_channel()
     let prefix = format!("wework:test:{}:", uuid::Uuid::now_v7().simple());
     let cache = redis_cache(&url, &prefix);
     let tenant = unique("tenant");
-    let mut pubsub = redis::Client::open(url.as_str()).expect("client").get_async_pubsub().await.expect("pubsub");
+    // On a cluster, listen on the last seed: classic pub/sub reaches every node.
+    let node = url.rsplit(',').next().unwrap_or(&url).trim();
+    let mut pubsub = redis::Client::open(node).expect("client").get_async_pubsub().await.expect("pubsub");
     pubsub.subscribe(cache.prefixed(&format!("events:{tenant}"))).await.expect("subscribe");
 
     let sent = event(&tenant, "acc_1");
@@ -166,6 +173,7 @@ async fn over_redis_services_with_their_own_key_prefixes_share_the_events_namesp
     let cache_of = |service: &str| {
         let settings = CacheSettings {
             redis_url: Some(url.clone()),
+            redis_cluster: cluster(),
             events_prefix: events.clone(),
             ..CacheSettings::for_service(service)
         };

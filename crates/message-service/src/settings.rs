@@ -134,6 +134,7 @@ impl ProviderSettings {
             connect_timeout: std::time::Duration::from_millis(self.connect_timeout_ms),
             request_timeout: std::time::Duration::from_millis(self.request_timeout_ms),
             max_retries: self.max_retries,
+            trace_context: Some(wework_kit::telemetry::current_traceparent),
             ..Default::default()
         }
     }
@@ -262,5 +263,16 @@ impl RetentionSettings {
         p.check(self.max_age_days >= 1, "retention.max_age_days must be at least 1");
         p.check((1..=100_000).contains(&self.batch), "retention.batch must be within 1..=100000");
         p.check(self.interval_secs >= 1, "retention.interval_secs must be at least 1");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_calls_carry_the_callers_trace_context() {
+        let config = ProviderSettings::default().driver_config();
+        assert!(config.trace_context.is_some(), "instances must see the traceparent");
     }
 }

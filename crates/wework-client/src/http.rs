@@ -34,6 +34,11 @@ pub struct HttpProviderConfig {
     /// First backoff; doubles per retry, with ±50 % jitter.
     pub backoff_base: Duration,
     pub backoff_max: Duration,
+    /// The W3C `traceparent` of the calling span, sent as a header so an
+    /// instance's own traces join the request's (services pass
+    /// `wework_kit::telemetry::current_traceparent`; the client stays
+    /// free of the tracing stack).
+    pub trace_context: Option<fn() -> Option<String>>,
 }
 
 impl Default for HttpProviderConfig {
@@ -44,6 +49,7 @@ impl Default for HttpProviderConfig {
             max_retries: 2,
             backoff_base: Duration::from_millis(100),
             backoff_max: Duration::from_secs(2),
+            trace_context: None,
         }
     }
 }
@@ -140,10 +146,13 @@ impl HttpProvider {
 
     async fn once<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: Option<&B>) -> ProviderResult<T> {
         let url = format!("{}{}", self.base_url, path);
-        let request = match body {
+        let mut request = match body {
             Some(body) => self.http.post(&url).json(body),
             None => self.http.get(&url),
         };
+        if let Some(traceparent) = self.config.trace_context.and_then(|current| current()) {
+            request = request.header("traceparent", traceparent);
+        }
         let response = request.bearer_auth(&self.token).send().await.map_err(transport_error)?;
         let status = response.status();
         let header_retry = retry_after_header(&response);

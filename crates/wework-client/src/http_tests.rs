@@ -63,6 +63,7 @@ struct Seen {
     method: Method,
     path: String,
     authorization: Option<String>,
+    traceparent: Option<String>,
     body: Bytes,
 }
 
@@ -97,8 +98,10 @@ async fn answer(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    state.seen.lock().expect("stub lock").push(Seen { method, path: uri.path().to_owned(), authorization, body });
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (authorization, traceparent) = (text(header::AUTHORIZATION.as_str()), text("traceparent"));
+    let path = uri.path().to_owned();
+    state.seen.lock().expect("stub lock").push(Seen { method, path, authorization, traceparent, body });
     let reply = {
         let mut script = state.script.lock().expect("stub lock");
         if script.len() > 1 { script.pop_front() } else { script.front().cloned() }
@@ -133,6 +136,7 @@ fn config() -> HttpProviderConfig {
         max_retries: 2,
         backoff_base: Duration::from_millis(1),
         backoff_max: Duration::from_millis(5),
+        trace_context: None,
     }
 }
 
@@ -197,6 +201,16 @@ async fn decodes_success_and_sends_the_bearer_token() {
     assert_eq!((seen[0].method.clone(), seen[0].path.as_str()), (Method::POST, paths::CLIENT_STATUS));
     assert_eq!(seen[0].authorization.as_deref(), Some(format!("Bearer {TOKEN}").as_str()));
     assert_eq!(serde_json::from_slice::<Value>(&seen[0].body).expect("json body"), json!({"guid": "g1"}));
+    assert_eq!(seen[0].traceparent, None, "no trace context configured, no header");
+}
+
+#[tokio::test]
+async fn the_callers_trace_context_is_sent_as_traceparent() {
+    const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let stub = spawn_stub(vec![Reply::ok(json!({"guid": "g1", "state": "online"}))]).await;
+    let traced = HttpProviderConfig { trace_context: Some(|| Some(PARENT.to_owned())), ..config() };
+    HttpProvider::new(&stub.url(), TOKEN, traced).expect("provider").status("g1").await.expect("status");
+    assert_eq!(stub.seen()[0].traceparent.as_deref(), Some(PARENT));
 }
 
 #[tokio::test]

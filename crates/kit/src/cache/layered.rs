@@ -248,9 +248,7 @@ impl Subscriber {
 
     async fn connect(&self) -> Result<redis::aio::PubSub, CacheError> {
         let timeout = self.l2.timeout();
-        let mut pubsub = tokio::time::timeout(timeout, self.l2.client().get_async_pubsub())
-            .await
-            .map_err(|_| CacheError::Timeout)??;
+        let mut pubsub = self.l2.pubsub().await?;
         tokio::time::timeout(timeout, pubsub.subscribe(self.l2.prefixed(CHANNEL)))
             .await
             .map_err(|_| CacheError::Timeout)??;

@@ -35,7 +35,7 @@ use serde::de::DeserializeOwned;
 
 pub use self::layered::LayeredStore;
 pub use self::memory::MemoryStore;
-pub use self::redis::RedisStore;
+pub use self::redis::{RedisConnection, RedisStore};
 use self::singleflight::{Flights, Generations, Role};
 use crate::settings::CacheSettings;
 
@@ -51,6 +51,9 @@ pub enum CacheError {
     /// The Redis-backed cache spawns its invalidation subscriber on the current runtime.
     #[error("a Redis cache must be created inside a Tokio runtime")]
     NoRuntime,
+    /// Settings that cannot describe a Redis deployment (caught by validation first).
+    #[error("cache settings: {0}")]
+    Config(&'static str),
     #[error("cache value encoding: {0}")]
     Codec(#[from] serde_json::Error),
 }
@@ -89,6 +92,9 @@ struct Inner {
     redis: Option<RedisStore>,
     layered: Option<Arc<LayeredStore>>,
     prefix: String,
+    /// `cache` label of `cache_requests_total`: the key prefix without its
+    /// trailing `:` (`wework:user`), so the all-in-one's caches stay apart.
+    name: metrics::SharedString,
     events_prefix: String,
     default_ttl: Duration,
     gens: Arc<Generations>,
@@ -142,8 +148,10 @@ impl Cache {
         default_ttl: Duration,
         gens: Arc<Generations>,
     ) -> Self {
+        let name = metrics::SharedString::from(Arc::<str>::from(prefix.trim_end_matches(':')));
         let inner = Inner {
             store,
+            name,
             redis: layered.as_ref().map(|l| l.redis().clone()),
             layered,
             prefix,
@@ -159,7 +167,7 @@ impl Cache {
     }
 
     /// The raw Redis connection, for atomic counters and the like; `None` without Redis.
-    pub fn redis(&self) -> Option<::redis::aio::ConnectionManager> {
+    pub fn redis(&self) -> Option<RedisConnection> {
         self.inner.redis.as_ref().map(RedisStore::connection)
     }
 
@@ -306,7 +314,7 @@ impl Cache {
     fn count(&self, hit: bool) {
         let (counter, result) = if hit { (&self.inner.hits, "hit") } else { (&self.inner.misses, "miss") };
         counter.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("cache_requests_total", "result" => result).increment(1);
+        metrics::counter!("cache_requests_total", "cache" => self.inner.name.clone(), "result" => result).increment(1);
     }
 
     fn warn(&self, what: &str, error: &CacheError) {

@@ -4,6 +4,13 @@
 //! that much per request before the caller falls back to the loader. After a
 //! connection failure the store fails fast for [`BREAKER_OPEN`] (a circuit
 //! breaker), so an outage costs one timeout per second, not one per request.
+//!
+//! Two deployments look the same to callers: one Redis (or a primary behind a
+//! proxy) and a Redis Cluster (`cache.redis_cluster`, seeds listed comma
+//! separated in `redis_url`). Every key the platform uses is touched alone
+//! (single-key Lua scripts, GET/SET, a DEL the cluster client splits by slot),
+//! so nothing needs hash tags. Pub/sub is the classic kind, which a cluster
+//! broadcasts to every node: subscribers connect to any one seed.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,7 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::{ClusterClientBuilder, ClusterConfig};
+use redis::cluster_async::ClusterConnection;
 
 use super::{CacheError, CacheStore};
 use crate::settings::CacheSettings;
@@ -19,11 +28,48 @@ use crate::settings::CacheSettings;
 /// Keys are stored as `<prefix><key>`; callers pass the bare key.
 #[derive(Clone)]
 pub struct RedisStore {
-    client: redis::Client,
-    conn: ConnectionManager,
+    /// One client per seed node, for pub/sub connections (tried in order).
+    subscribers: Arc<[redis::Client]>,
+    conn: RedisConnection,
     prefix: String,
     timeout: Duration,
     breaker: Arc<Breaker>,
+}
+
+/// The shared connection to a single Redis or to a Redis Cluster. Both
+/// reconnect by themselves; commands and scripts run on either unchanged.
+#[derive(Clone)]
+pub enum RedisConnection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for RedisConnection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Self::Single(conn) => conn.req_packed_command(cmd),
+            Self::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Self::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(conn) => conn.get_db(),
+            Self::Cluster(conn) => conn.get_db(),
+        }
+    }
 }
 
 /// How long commands fail fast after a connection failure.
@@ -59,19 +105,34 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// Builds the store without connecting. Fails only on a malformed URL.
+    /// Builds the store without connecting (needs a Tokio runtime). `url` is
+    /// one URL, or with `settings.redis_cluster` comma-separated seed URLs.
+    /// Fails only on a malformed URL.
     pub fn new(url: &str, settings: &CacheSettings) -> Result<Self, CacheError> {
         let timeout = Duration::from_millis(settings.redis_timeout_ms);
-        let client = redis::Client::open(url)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            // Each failed command already triggers a reconnect; retrying inside
-            // the manager would only hold requests longer.
-            .set_number_of_retries(0);
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let seeds = split_seeds(url);
+        let subscribers: Arc<[redis::Client]> =
+            seeds.iter().map(|seed| redis::Client::open(*seed)).collect::<Result<Vec<_>, _>>()?.into();
+        let conn = if settings.redis_cluster {
+            // A redirect (MOVED/ASK while slots migrate) needs a retry or two;
+            // the command's own timeout still bounds the whole call.
+            let client = ClusterClientBuilder::new(seeds).retries(2).build()?;
+            let config = ClusterConfig::new().set_connection_timeout(timeout).set_response_timeout(timeout);
+            RedisConnection::Cluster(client.get_pending_async_connection_with_config(config))
+        } else {
+            let [client] = &subscribers[..] else {
+                return Err(CacheError::Config("several Redis URLs need cache.redis_cluster = true"));
+            };
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(timeout))
+                .set_response_timeout(Some(timeout))
+                // Each failed command already triggers a reconnect; retrying inside
+                // the manager would only hold requests longer.
+                .set_number_of_retries(0);
+            RedisConnection::Single(ConnectionManager::new_lazy_with_config(client.clone(), config)?)
+        };
         let breaker = Arc::new(Breaker { start: Instant::now(), open_until: AtomicU64::new(0) });
-        Ok(Self { client, conn, prefix: settings.key_prefix.clone(), timeout, breaker })
+        Ok(Self { subscribers, conn, prefix: settings.key_prefix.clone(), timeout, breaker })
     }
 
     pub fn prefixed(&self, key: &str) -> String {
@@ -83,12 +144,23 @@ impl RedisStore {
     }
 
     /// The shared multiplexed connection, for raw commands (counters, locks).
-    pub fn connection(&self) -> ConnectionManager {
+    pub fn connection(&self) -> RedisConnection {
         self.conn.clone()
     }
 
-    pub(crate) fn client(&self) -> &redis::Client {
-        &self.client
+    /// A pub/sub connection of its own to the first seed that answers: in a
+    /// cluster classic pub/sub reaches every node, so any one will do, and a
+    /// lost node is replaced by the next on the subscriber's reconnect.
+    pub(crate) async fn pubsub(&self) -> Result<redis::aio::PubSub, CacheError> {
+        let mut last = CacheError::Unavailable;
+        for client in self.subscribers.iter() {
+            match tokio::time::timeout(self.timeout, client.get_async_pubsub()).await {
+                Ok(Ok(pubsub)) => return Ok(pubsub),
+                Ok(Err(e)) => last = e.into(),
+                Err(_) => last = CacheError::Timeout,
+            }
+        }
+        Err(last)
     }
 
     pub(crate) fn timeout(&self) -> Duration {
@@ -152,5 +224,30 @@ impl CacheStore for RedisStore {
         }
         let mut conn = self.conn.clone();
         self.bounded(async move { cmd.query_async::<i64>(&mut conn).await }).await.map(|_| ())
+    }
+}
+
+/// `redis://a:1, redis://b:2` → the two URLs, blanks dropped.
+fn split_seeds(url: &str) -> Vec<&str> {
+    url.split(',').map(str::trim).filter(|seed| !seed.is_empty()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_are_split_on_commas_and_trimmed() {
+        assert_eq!(split_seeds("redis://a:1"), ["redis://a:1"]);
+        assert_eq!(split_seeds(" redis://a:1 ,redis://b:2,, "), ["redis://a:1", "redis://b:2"]);
+    }
+
+    #[tokio::test]
+    async fn several_urls_without_cluster_mode_are_refused() {
+        let settings = CacheSettings { redis_url: None, ..CacheSettings::for_service("t") };
+        let err = RedisStore::new("redis://127.0.0.1:1,redis://127.0.0.1:2", &settings).expect_err("refused");
+        assert!(err.to_string().contains("redis_cluster"), "{err}");
+        let cluster = CacheSettings { redis_cluster: true, ..settings };
+        assert!(RedisStore::new("redis://127.0.0.1:1,redis://127.0.0.1:2", &cluster).is_ok(), "cluster seeds accepted");
     }
 }

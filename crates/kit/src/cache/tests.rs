@@ -189,3 +189,24 @@ fn warn_limiter_lets_one_through_per_interval() {
     assert!(limiter.allow());
     assert!(!limiter.allow());
 }
+
+#[test]
+fn hits_and_misses_are_counted_per_cache_name() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let settings = CacheSettings { key_prefix: "wework:user:".into(), ..CacheSettings::default() };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            let cache = Cache::from_settings(&settings).expect("in-process cache");
+            assert_eq!(cache.get_json::<u32>("k").await, None);
+            cache.set_json("k", &1u32, None).await;
+            assert_eq!(cache.get_json::<u32>("k").await, Some(1));
+        });
+    });
+    let text = handle.render();
+    for result in ["hit", "miss"] {
+        let line = format!("cache_requests_total{{cache=\"wework:user\",result=\"{result}\"}} 1");
+        assert!(text.contains(&line), "{line} missing from:\n{text}");
+    }
+}

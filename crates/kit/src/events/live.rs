@@ -211,7 +211,7 @@ impl RedisLive {
     async fn subscribe(&self, tenant_id: &str) -> Result<broadcast::Receiver<Event>, LiveError> {
         self.relay.get_or_init(|| {
             let relay = Relay {
-                client: self.store.client().clone(),
+                store: self.store.clone(),
                 channel_prefix: self.channel_prefix.clone(),
                 timeout: self.store.timeout(),
                 registry: Arc::clone(&self.registry),
@@ -232,7 +232,7 @@ impl RedisLive {
 
 /// Background task: keeps the pattern subscription up and fans messages out.
 struct Relay {
-    client: redis::Client,
+    store: RedisStore,
     channel_prefix: String,
     timeout: Duration,
     registry: Arc<Registry>,
@@ -269,9 +269,7 @@ impl Relay {
     }
 
     async fn connect(&self) -> Result<redis::aio::PubSub, CacheError> {
-        let mut pubsub = tokio::time::timeout(self.timeout, self.client.get_async_pubsub())
-            .await
-            .map_err(|_| CacheError::Timeout)??;
+        let mut pubsub = self.store.pubsub().await?;
         let pattern = format!("{}*", glob_escape(&self.channel_prefix));
         tokio::time::timeout(self.timeout, pubsub.psubscribe(pattern)).await.map_err(|_| CacheError::Timeout)??;
         Ok(pubsub)

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
-use wework_kit::cache::Cache;
+use wework_kit::cache::{Cache, RedisConnection};
 
 use crate::domain::throttle::{self, Decision, PolicyOverrides, Reason, ThrottlePolicy, ThrottleState};
 use crate::settings::ThrottleSettings;
@@ -187,7 +187,7 @@ impl ThrottleStore {
 
     async fn update_redis<R>(
         &self,
-        mut conn: redis::aio::ConnectionManager,
+        mut conn: RedisConnection,
         account: &str,
         f: &mut impl FnMut(&mut ThrottleState) -> Change<R>,
     ) -> redis::RedisResult<Option<R>> {
