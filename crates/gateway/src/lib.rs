@@ -29,6 +29,7 @@ use wework_kit::auth::Authenticator;
 use wework_kit::cache::Cache;
 use wework_kit::clock::SharedClock;
 use wework_kit::events::LiveEvents;
+use wework_kit::ratelimit::SharedRateLimiter;
 use wework_kit::shutdown::Shutdown;
 
 pub use router::AppState;
@@ -86,12 +87,13 @@ pub fn openapi_json() -> anyhow::Result<String> {
 /// Tokio runtime.
 pub fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Gateway> {
     let bound = bind_routes()?;
-    let authn = Arc::new(Authenticator::from_settings(&settings.auth, clock)?);
+    let authn = Arc::new(Authenticator::from_settings(&settings.auth, clock.clone())?);
     let auth = auth::Auth::new(&settings, authn)?;
     let backends = rpc::Backends::new(&settings)?;
     let cache = Cache::from_settings(&settings.cache)?;
     let live = LiveEvents::from_cache(&cache);
-    let state = AppState::new(Arc::new(settings), backends, auth, live);
+    let per_principal = SharedRateLimiter::new(&cache, clock, "ratelimit:principal:");
+    let state = AppState::new(Arc::new(settings), backends, auth, live, per_principal);
     let app = router::build(state.clone(), bound);
     Ok(Gateway { state, app })
 }

@@ -1,6 +1,8 @@
-//! Token-bucket rate limits per key (client IP, principal). In process: each
-//! gateway replica limits on its own, so the effective limit behind a load
-//! balancer is the per-replica limit times the replicas. Idle buckets are
+//! The per-IP token buckets, in process: checked before authentication and
+//! without a network hop, so a flood from one address costs next to nothing.
+//! Each gateway replica limits on its own (the effective limit behind a load
+//! balancer is the per-replica limit times the replicas); the per-principal
+//! limit is shared through Redis (`wework_kit::ratelimit`). Idle buckets are
 //! forgotten, so memory follows the active clients, not every client seen.
 
 use std::sync::{Arc, Mutex, PoisonError};

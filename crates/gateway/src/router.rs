@@ -20,6 +20,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use wework_kit::events::LiveEvents;
+use wework_kit::ratelimit::{Decision, Rate, SharedRateLimiter};
 use wework_kit::telemetry::{REQUEST_ID_HEADER, parent_context, request_id_from, scope_request_id};
 
 use crate::auth::{API_KEY_HEADER, Auth, Caller};
@@ -51,8 +52,11 @@ pub struct Inner {
     /// Cancelled when the gateway begins to shut down: open event streams end,
     /// so the graceful drain is not held up by clients that never hang up.
     pub stopping: tokio_util::sync::CancellationToken,
+    /// In process, before authentication: cheap, and an unauthenticated flood
+    /// never reaches Redis (an ingress's own per-IP limit belongs in front).
     per_ip: RateLimiter,
-    per_principal: RateLimiter,
+    /// Shared by every gateway replica through Redis (per replica without it).
+    per_principal: SharedRateLimiter,
 }
 
 impl std::ops::Deref for AppState {
@@ -63,20 +67,30 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(settings: Arc<Settings>, backends: Backends, auth: Auth, live: LiveEvents) -> Self {
+    pub fn new(
+        settings: Arc<Settings>,
+        backends: Backends,
+        auth: Auth,
+        live: LiveEvents,
+        per_principal: SharedRateLimiter,
+    ) -> Self {
         let g = &settings.gateway;
         let per_ip = RateLimiter::new(g.per_ip_rps, g.per_ip_burst);
-        let per_principal = RateLimiter::new(g.per_principal_rps, g.per_principal_burst);
         let stopping = tokio_util::sync::CancellationToken::new();
         Self(Arc::new(Inner { settings, backends, auth, live, stopping, per_ip, per_principal }))
     }
 
     /// The per-principal bucket; 429 with `Retry-After` when empty.
-    pub fn limit_principal(&self, caller: &Caller) -> Result<(), Problem> {
-        self.per_principal.check(&caller.bucket).map_err(|wait| {
-            metrics::counter!("gateway_rate_limited_total", "scope" => "principal").increment(1);
-            Problem::too_many_requests(retry_after_secs(wait))
-        })
+    pub async fn limit_principal(&self, caller: &Caller) -> Result<(), Problem> {
+        let g = &self.settings.gateway;
+        let rate = Rate { per_sec: g.per_principal_rps, burst: g.per_principal_burst };
+        match self.per_principal.check(&caller.bucket, rate).await {
+            Decision::Allowed => Ok(()),
+            Decision::Wait(wait) => {
+                metrics::counter!("gateway_rate_limited_total", "scope" => "principal").increment(1);
+                Err(Problem::too_many_requests(retry_after_secs(wait)))
+            }
+        }
     }
 }
 
@@ -159,7 +173,7 @@ async fn proxy(
             None
         } else {
             let caller = app.auth.authenticate(&headers, None).await?;
-            app.limit_principal(&caller)?;
+            app.limit_principal(&caller).await?;
             Some(caller.authorization)
         };
         let g = &app.settings.gateway;

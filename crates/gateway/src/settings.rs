@@ -77,7 +77,8 @@ pub struct GatewaySettings {
     /// Token bucket per client IP: sustained requests per second and burst.
     pub per_ip_rps: u32,
     pub per_ip_burst: u32,
-    /// Token bucket per authenticated principal (user or API key).
+    /// Rate and burst per authenticated principal (user or API key), shared by
+    /// every gateway replica through Redis (per replica without Redis).
     pub per_principal_rps: u32,
     pub per_principal_burst: u32,
     /// Take the client IP from the first `X-Forwarded-For` hop. Only behind a

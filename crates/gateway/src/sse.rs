@@ -48,7 +48,7 @@ pub async fn stream(
         Ok(c) => c,
         Err(p) => return problem(p),
     };
-    if let Err(p) = app.limit_principal(&caller) {
+    if let Err(p) = app.limit_principal(&caller).await {
         return problem(p);
     }
     let tenant = match query.tenant_id.as_deref().map(str::trim).filter(|t| !t.is_empty()) {

@@ -29,6 +29,7 @@ pub mod grpc_client;
 pub mod healthcheck;
 pub mod lease;
 pub mod pagination;
+pub mod ratelimit;
 pub mod server;
 pub mod settings;
 pub mod shutdown;

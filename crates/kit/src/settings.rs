@@ -159,7 +159,8 @@ pub struct CacheSettings {
     /// nodes comma separated (`redis://a:6379,redis://b:6379`).
     pub redis_url: Option<String>,
     /// Talk to a Redis Cluster: keys spread over its shards, pub/sub on any
-    /// node. Off for one Redis (or a primary behind Sentinel/a proxy).
+    /// node. Off for one Redis endpoint (a primary, or a failover address in
+    /// front of one).
     pub redis_cluster: bool,
     /// Prepended to every Redis key, e.g. `wework:user:`.
     pub key_prefix: String,

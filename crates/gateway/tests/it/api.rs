@@ -6,6 +6,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::json;
 use wework_kit::auth::ServiceTokenMinter;
+use wework_kit::testing;
 
 use crate::platform::Platform;
 
@@ -173,6 +174,10 @@ async fn rate_limits_answer_429_with_retry_after() {
     })
     .await;
     let admin = p.admin().await;
+    let other = match testing::cache_settings("gateway").redis_url {
+        Some(_) => Some(p.another_gateway().await),
+        None => None,
+    };
     // The burst passes; then, at 1 token a second, a 429 comes long before
     // 20 requests however slow the machine (it would need 17 s to avoid one).
     let mut replies = Vec::new();
@@ -189,6 +194,20 @@ async fn rate_limits_answer_429_with_retry_after() {
     assert_eq!(limited.problem(429)["reason"], "RATE_LIMITED");
     let retry: u64 = limited.headers["retry-after"].to_str().expect("ascii").parse().expect("seconds");
     assert!((1..=2).contains(&retry), "{retry}");
+
+    // With Redis, another replica knows the principal has spent its burst: of
+    // three quick requests at most one finds a refilled token (a replica of
+    // its own would pass all three).
+    if let Some(other) = &other {
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            let res = p.http.get(format!("{other}/api/v1/auth/me")).bearer_auth(&admin).send().await.expect("send");
+            statuses.push(res.status().as_u16());
+        }
+        assert!(statuses.iter().filter(|s| **s == 429).count() >= 2, "shared by the replicas: {statuses:?}");
+    } else {
+        eprintln!("per-principal limit across replicas not checked: WEWORK_TEST_REDIS_URL not set");
+    }
 
     let p = Platform::start_with(|g| {
         g.gateway.per_ip_rps = 1;

@@ -26,6 +26,8 @@ pub struct Platform {
     pub http: reqwest::Client,
     /// The platform's internal secret (to forge internal tokens in tests).
     pub secret: SecretString,
+    /// What the gateway was started with, to start another replica.
+    gateway_settings: gateway::Settings,
     shutdown: Shutdown,
     _tasks_data: TaskCenterData,
     _dbs: Vec<testing::TestDatabase>,
@@ -146,6 +148,7 @@ impl Platform {
         g.integrations.task_service_url = task_url;
         customize(&mut g);
         dirs.push(gw_dir);
+        let gateway_settings = g.clone();
         let listeners = gateway::Listeners::bind(&g).await.expect("bind gateway");
         let (api, ops) = (listeners.api_addr(), listeners.ops_addr());
         let gw = gateway::build(g, wework_kit::clock::system()).expect("build gateway");
@@ -160,11 +163,23 @@ impl Platform {
             _tasks: tasks,
             http,
             secret,
+            gateway_settings,
             shutdown,
             _tasks_data: tasks_data,
             _dbs: dbs,
             _dirs: dirs,
         }
+    }
+
+    /// Another gateway replica with the same settings (the same Redis, when
+    /// the tests have one); its base URL. Stops with the platform.
+    pub async fn another_gateway(&self) -> String {
+        let settings = self.gateway_settings.clone();
+        let listeners = gateway::Listeners::bind(&settings).await.expect("bind gateway");
+        let api = listeners.api_addr();
+        let gw = gateway::build(settings, wework_kit::clock::system()).expect("build gateway");
+        tokio::spawn(gateway::serve(gw, listeners, self.shutdown.clone()));
+        format!("http://{api}")
     }
 
     /// Begins shutting everything down (as Ctrl-C does).
