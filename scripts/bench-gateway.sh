@@ -19,7 +19,7 @@
 # is the all-in-one's defaults (dev profile, simulator on).
 #
 # Knobs (env): DURATION=10s WARMUP=2s CONCURRENCY=64 CONNECTIONS=4 (gRPC runs) BUILD=1
-# OPEN_LOOP=1 (run e) MYSQL_HOST=127.0.0.1 MYSQL_PORT=3306 MYSQL_USER=root
+# OPEN_LOOP=1 (run e) PRINCIPAL_SHARED=true MYSQL_HOST=127.0.0.1 MYSQL_PORT=3306 MYSQL_USER=root
 # REDIS_URL=redis://127.0.0.1:6379 BENCH_OUT=<file to also write the table to>,
 # KEEP=1 keeps the temp dir.
 set -euo pipefail
@@ -59,12 +59,17 @@ export WEWORK__BOOTSTRAP__ADMIN_PASSWORD="$ADMIN_PASSWORD"
 export WEWORK__LOG__LEVEL="${WEWORK__LOG__LEVEL:-warn}"
 export WEWORK__GATEWAY__PER_IP_RPS=1000000 WEWORK__GATEWAY__PER_IP_BURST=1000000
 export WEWORK__GATEWAY__PER_PRINCIPAL_RPS=1000000 WEWORK__GATEWAY__PER_PRINCIPAL_BURST=1000000
+# PRINCIPAL_SHARED=false measures the gateway without the Redis round trip of
+# the shared per-principal limit (only differs on BACKEND=mysql, with Redis).
+export WEWORK__GATEWAY__PER_PRINCIPAL_SHARED=${PRINCIPAL_SHARED:-true}
 mkdir -p "$TMP/aio"
 START=$(now_ns)
 (cd "$TMP/aio" && exec "$WEWORK") >"$TMP/wework.log" 2>&1 &
 AIO_PID=$!
 PIDS+=("$AIO_PID")
-log "all-in-one (pid ${AIO_PID}) ready after $(wait_aio_ready "$TMP/wework.log" "$AIO_PID" "$START") s"
+# Assigned first: a failed start then stops this script (set -e), not only the `$(…)`.
+READY_S=$(wait_aio_ready "$TMP/wework.log" "$AIO_PID" "$START")
+log "all-in-one (pid ${AIO_PID}) ready after ${READY_S} s"
 
 # The platform admin creates a tenant and its admin; the load runs as that tenant's user.
 ADMIN_TOKEN=$(api POST "$API/api/v1/auth/login" "" \

@@ -92,7 +92,10 @@ pub fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Gateway> 
     let backends = rpc::Backends::new(&settings)?;
     let cache = Cache::from_settings(&settings.cache)?;
     let live = LiveEvents::from_cache(&cache);
-    let per_principal = SharedRateLimiter::new(&cache, clock, "ratelimit:principal:");
+    // A limiter over an in-process cache never asks Redis.
+    let limiter_cache =
+        if settings.gateway.per_principal_shared { cache.clone() } else { Cache::memory(1, Duration::from_secs(1)) };
+    let per_principal = SharedRateLimiter::new(&limiter_cache, clock, "ratelimit:principal:");
     let state = AppState::new(Arc::new(settings), backends, auth, live, per_principal);
     let app = router::build(state.clone(), bound);
     Ok(Gateway { state, app })

@@ -81,6 +81,10 @@ pub struct GatewaySettings {
     /// every gateway replica through Redis (per replica without Redis).
     pub per_principal_rps: u32,
     pub per_principal_burst: u32,
+    /// Share the per-principal limit through Redis (one round trip per
+    /// authenticated request). Off: each replica limits on its own and no
+    /// request waits for Redis.
+    pub per_principal_shared: bool,
     /// Take the client IP from the first `X-Forwarded-For` hop. Only behind a
     /// proxy that sets it; otherwise any client could pick its own bucket.
     pub trust_forwarded_for: bool,
@@ -106,6 +110,7 @@ impl Default for GatewaySettings {
             per_ip_burst: 400,
             per_principal_rps: 100,
             per_principal_burst: 200,
+            per_principal_shared: true,
             trust_forwarded_for: false,
             api_key_cache_secs: 30,
             api_key_token_ttl_secs: 300,

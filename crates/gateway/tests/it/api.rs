@@ -228,6 +228,31 @@ async fn rate_limits_answer_429_with_retry_after() {
 }
 
 #[tokio::test]
+async fn unshared_principal_limits_leave_each_replica_its_own_bucket() {
+    if testing::cache_settings("gateway").redis_url.is_none() {
+        eprintln!("replica buckets not checked: WEWORK_TEST_REDIS_URL not set");
+        return;
+    }
+    let p = Platform::start_with(|g| {
+        g.gateway.per_principal_rps = 1;
+        g.gateway.per_principal_burst = 2;
+        g.gateway.per_principal_shared = false;
+    })
+    .await;
+    let admin = p.admin().await;
+    let other = p.another_gateway().await;
+    let mut statuses = Vec::new();
+    while statuses.len() < 20 && statuses.last() != Some(&429) {
+        statuses.push(p.get("/api/v1/auth/me", &admin).await.status.as_u16());
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    for _ in 0..2 {
+        let res = p.http.get(format!("{other}/api/v1/auth/me")).bearer_auth(&admin).send().await.expect("send");
+        assert_eq!(res.status(), 200, "the other replica's bucket is full");
+    }
+}
+
+#[tokio::test]
 async fn cors_allows_only_the_configured_origins() {
     let p =
         Platform::start_with(|g| g.gateway.cors_origins = "https://app.example, https://admin.example".into()).await;
