@@ -11,9 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::HeaderMap;
+use futures::StreamExt;
 use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
 use tonic::Code;
 use wework_kit::auth::{Authenticator, Principal, PrincipalKind, ServiceTokenMinter};
+use wework_kit::events::{API_KEY_REVOKED, LiveEvents};
 use wework_kit::grpc_client::{ServiceChannel, intercepted, lazy_channel};
 use wework_proto::user::AuthenticateApiKeyRequest;
 use wework_proto::user::auth_service_client::AuthServiceClient;
@@ -111,6 +114,46 @@ impl Auth {
         Ok(Caller { principal: grant.principal.clone(), authorization: format!("Bearer {}", grant.token), bucket })
     }
 
+    /// Drops a remembered API key as soon as the user service announces its
+    /// revocation, instead of up to `api_key_cache_secs` later. When the
+    /// notices stop (Redis lost), every remembered key is forgotten once — a
+    /// revocation may have been missed — and the listener subscribes again.
+    pub fn forget_revoked_keys(&self, notices: LiveEvents, stop: CancellationToken) {
+        let keys = self.keys.clone();
+        tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                let subscribed = tokio::select! {
+                    () = stop.cancelled() => return,
+                    subscribed = notices.subscribe(API_KEY_REVOKED) => subscribed,
+                };
+                match subscribed {
+                    Ok(mut revoked) => {
+                        backoff = Duration::from_millis(100);
+                        loop {
+                            let next = tokio::select! {
+                                () = stop.cancelled() => return,
+                                next = revoked.next() => next,
+                            };
+                            let Some(notice) = next else { break };
+                            if let Some(digest) = digest_from_hex(&notice.subject) {
+                                keys.invalidate(&digest).await;
+                            }
+                        }
+                        tracing::warn!("API key revocation notices lost; forgetting every remembered key");
+                        keys.invalidate_all();
+                    }
+                    Err(e) => tracing::debug!(error = %e, "API key revocation notices unavailable; retrying"),
+                }
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        });
+    }
+
     async fn exchange(&self, key: &str) -> Result<Arc<KeyGrant>, tonic::Status> {
         let request = AuthenticateApiKeyRequest { api_key: key.to_owned() };
         let found = self.users.clone().authenticate_api_key(request).await?.into_inner();
@@ -127,6 +170,11 @@ impl Auth {
         let principal = self.authn.authenticate_token(&token).await?;
         Ok(Arc::new(KeyGrant { principal, token }))
     }
+}
+
+/// A key's sha256 as the user service announces it (hex) → the cache key.
+fn digest_from_hex(hex_digest: &str) -> Option<[u8; 32]> {
+    hex::decode(hex_digest).ok()?.try_into().ok()
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -163,5 +211,13 @@ mod tests {
         assert_eq!(strip_bearer("Basic abc"), None);
         assert_eq!(strip_bearer("Bearer "), None);
         assert_eq!(strip_bearer("Bearer"), None);
+    }
+
+    #[test]
+    fn a_revocation_notice_names_the_cache_key() {
+        let digest: [u8; 32] = Sha256::digest(b"wk_key").into();
+        assert_eq!(digest_from_hex(&hex::encode(digest)), Some(digest));
+        assert_eq!(digest_from_hex("not hex"), None);
+        assert_eq!(digest_from_hex("abcd"), None, "too short");
     }
 }

@@ -28,7 +28,7 @@ use tokio::net::TcpListener;
 use wework_kit::auth::Authenticator;
 use wework_kit::cache::Cache;
 use wework_kit::clock::SharedClock;
-use wework_kit::events::LiveEvents;
+use wework_kit::events::{LiveEvents, NOTICES_PREFIX};
 use wework_kit::ratelimit::SharedRateLimiter;
 use wework_kit::shutdown::Shutdown;
 
@@ -97,6 +97,7 @@ pub fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Gateway> 
         if settings.gateway.per_principal_shared { cache.clone() } else { Cache::memory(1, Duration::from_secs(1)) };
     let per_principal = SharedRateLimiter::new(&limiter_cache, clock, "ratelimit:principal:");
     let state = AppState::new(Arc::new(settings), backends, auth, live, per_principal);
+    state.auth.forget_revoked_keys(LiveEvents::from_cache_in(&cache, NOTICES_PREFIX), state.stopping.clone());
     let app = router::build(state.clone(), bound);
     Ok(Gateway { state, app })
 }

@@ -88,8 +88,9 @@ pub struct GatewaySettings {
     /// Take the client IP from the first `X-Forwarded-For` hop. Only behind a
     /// proxy that sets it; otherwise any client could pick its own bucket.
     pub trust_forwarded_for: bool,
-    /// How long an authenticated API key is remembered (a revoked key keeps
-    /// working at most this long).
+    /// How long an authenticated API key is remembered. Revocations announced
+    /// by the user service drop it at once; this bounds the rest (a key whose
+    /// user lost permissions, a notice lost with Redis).
     pub api_key_cache_secs: u64,
     /// Lifetime of the token minted for an API-key caller.
     pub api_key_token_ttl_secs: u64,

@@ -188,3 +188,30 @@ async fn over_redis_services_with_their_own_key_prefixes_share_the_events_namesp
     task_center.announce(&sent).await;
     assert_eq!(next(&mut stream).await, sent);
 }
+
+/// Notices and tenant events with the same topic/tenant name stay apart.
+async fn notices_travel_apart_from_tenant_events(cache: &Cache, prefix: &str) {
+    let tenants = LiveEvents::from_cache(cache);
+    let notices = LiveEvents::from_cache_in(cache, prefix);
+    let topic = unique("topic");
+    let mut tenant_stream = tenants.subscribe(&topic).await.expect("tenant stream");
+    let mut notice_stream = notices.subscribe(&topic).await.expect("notice stream");
+    notices.announce(&event(&topic, "notice 1")).await;
+    tenants.announce(&event(&topic, "tenant event")).await;
+    notices.announce(&event(&topic, "notice 2")).await;
+    assert_eq!(next(&mut notice_stream).await.subject, "notice 1");
+    assert_eq!(next(&mut notice_stream).await.subject, "notice 2", "the notice stream never saw the tenant event");
+    assert_eq!(next(&mut tenant_stream).await.subject, "tenant event", "the tenant stream never saw a notice");
+}
+
+#[tokio::test]
+async fn in_process_notices_travel_apart_from_tenant_events() {
+    notices_travel_apart_from_tenant_events(&memory_cache(), &unique("notices:")).await;
+}
+
+#[tokio::test]
+async fn over_redis_notices_travel_apart_from_tenant_events() {
+    let Some(url) = redis_url() else { return };
+    let prefix = format!("wework:test:{}:", uuid::Uuid::now_v7().simple());
+    notices_travel_apart_from_tenant_events(&redis_cache(&url, &prefix), &format!("{prefix}notices:")).await;
+}

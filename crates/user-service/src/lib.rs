@@ -51,7 +51,8 @@ pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<App
     let key_source = Arc::new(keyring::LocalKeySource { ring: keys.clone(), clock: clock.clone() });
     let authn = Arc::new(Authenticator::new(&settings.auth, &internal_secret, key_source, clock.clone()));
     let webhooks = webhooks::TenantWebhooks::from_settings(&settings, &internal_secret, clock.clone())?;
-    let state = AppState { db, cache, clock, settings: Arc::new(settings), keys, authn, secrets, webhooks };
+    let notices = wework_kit::events::LiveEvents::from_cache_in(&cache, wework_kit::events::NOTICES_PREFIX);
+    let state = AppState { db, cache, clock, settings: Arc::new(settings), keys, authn, secrets, webhooks, notices };
     bootstrap::run(&state).await?;
     Ok(state)
 }

@@ -29,6 +29,8 @@ pub struct AppState {
     pub secrets: SecretBox,
     /// Keeps tenants' `webhook_url` in the task center.
     pub webhooks: TenantWebhooks,
+    /// Platform notices (revoked API keys) for the gateways' caches.
+    pub notices: wework_kit::events::LiveEvents,
 }
 
 impl AppState {

@@ -164,6 +164,16 @@ async fn a_script_uses_an_api_key_with_the_keys_own_permissions() {
         .expect("send");
     assert_eq!(res.status(), 401);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
+
+    // Revoked: refused at once, though the gateway remembers a key for
+    // api_key_cache_secs (30 s) — the user service's notice drops it.
+    let key_id = created["api_key"]["id"].as_str().expect("key id");
+    p.call(Method::DELETE, &format!("/api/v1/api-keys/{key_id}"), Some(&token), None).await.ok();
+    testing::eventually(Duration::from_secs(5), || async {
+        let res = with_key(Method::GET, "/api/v1/accounts").send().await.expect("send");
+        (res.status() == 401).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -77,17 +77,36 @@ impl std::fmt::Debug for LiveEvents {
 
 static LOCAL: LazyLock<Arc<Registry>> = LazyLock::new(Arc::default);
 
+/// In-process registries of [`LiveEvents::from_cache_in`], one per namespace.
+static LOCAL_NAMESPACES: LazyLock<Mutex<HashMap<String, Arc<Registry>>>> = LazyLock::new(Mutex::default);
+
 impl LiveEvents {
     /// Over the cache's Redis if it has one, in process otherwise. Connects
     /// nothing yet: a process that only announces never opens a subscription.
     /// Build one per process and clone it: each holds its own subscription.
     pub fn from_cache(cache: &Cache) -> Self {
+        Self::with_backend(cache, cache.events_prefix(), || Arc::clone(&LOCAL))
+    }
+
+    /// The same transport for platform notices that are not tenant events
+    /// (e.g. revoked API keys), on channels `<channel_prefix><topic>`: the
+    /// "tenant id" of [`Self::announce`] and [`Self::subscribe`] is the topic.
+    /// In process, each namespace has its own registry, so a tenant's
+    /// stream never sees these.
+    pub fn from_cache_in(cache: &Cache, channel_prefix: &str) -> Self {
+        Self::with_backend(cache, channel_prefix, || {
+            let mut namespaces = LOCAL_NAMESPACES.lock().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(namespaces.entry(channel_prefix.to_owned()).or_default())
+        })
+    }
+
+    fn with_backend(cache: &Cache, channel_prefix: &str, local: impl FnOnce() -> Arc<Registry>) -> Self {
         let backend = match cache.redis_store() {
             Some(store) => {
                 let stop = CancellationToken::new();
                 Backend::Redis(Arc::new(RedisLive {
                     store: store.clone(),
-                    channel_prefix: cache.events_prefix().to_owned(),
+                    channel_prefix: channel_prefix.to_owned(),
                     registry: Arc::default(),
                     up: Arc::new(watch::channel(false).0),
                     relay: OnceLock::new(),
@@ -96,7 +115,7 @@ impl LiveEvents {
                     warn: WarnLimiter::default(),
                 }))
             }
-            None => Backend::Local(Arc::clone(&LOCAL)),
+            None => Backend::Local(local()),
         };
         Self { backend }
     }

@@ -3,6 +3,8 @@
 
 use sea_orm::TransactionTrait;
 use tonic::{Request, Response, Status};
+use wework_kit::events::API_KEY_REVOKED;
+use wework_proto::common::Event;
 use wework_proto::user::{self as pb, api_key_service_server::ApiKeyService};
 
 use super::audit::{self, Entry};
@@ -128,6 +130,16 @@ impl ApiKeyService for Api {
             audit::record_in(&txn, &self.state, Entry::by(&call, &tid, "api_key.revoke", "api_key", &id), &call.meta)
                 .await?;
             txn.commit().await?;
+            // Gateways remember authenticated keys for a while: tell them now.
+            let notice = Event {
+                id: key.id.clone(),
+                tenant_id: API_KEY_REVOKED.to_owned(),
+                r#type: API_KEY_REVOKED.to_owned(),
+                source: "user-service".to_owned(),
+                subject: key.key_hash.clone(),
+                ..Event::default()
+            };
+            self.state.notices.announce(&notice).await;
             Ok(to_proto(key, now))
         })
         .await
