@@ -20,7 +20,8 @@
 #
 # Knobs (env): DURATION=10s WARMUP=2s CONCURRENCY=64 CONNECTIONS=4 (gRPC runs) BUILD=1
 # OPEN_LOOP=1 (run e) PRINCIPAL_SHARED=true MYSQL_HOST=127.0.0.1 MYSQL_PORT=3306 MYSQL_USER=root
-# REDIS_URL=redis://127.0.0.1:6379 BENCH_OUT=<file to also write the table to>,
+# REDIS_URL=redis://127.0.0.1:6379 (REDIS_CLUSTER=1 with a cluster's seeds, comma separated)
+# BENCH_OUT=<file to also write the table to>,
 # KEEP=1 keeps the temp dir.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -1,7 +1,8 @@
 # Shared plumbing of the bench scripts (sourced, not run): a temp dir and
 # process list cleaned up on exit, the backend's database/Redis per run,
 # health waits, RSS, and one loadgen run. Callers set BACKEND, the MYSQL_*
-# and REDIS_URL knobs, and LOADGEN.
+# and REDIS_URL knobs (REDIS_CLUSTER=1 when REDIS_URL lists a Redis Cluster's
+# seeds), and LOADGEN.
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 
@@ -29,7 +30,11 @@ bench_cleanup() {
         mariadb -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" -e "DROP DATABASE IF EXISTS \`$db\`" || true
     done
     if [[ -n "$REDIS_PREFIX" ]]; then
-        redis-cli -u "$REDIS_URL" --scan --pattern "${REDIS_PREFIX}*" | xargs -r redis-cli -u "$REDIS_URL" del >/dev/null || true
+        # Each node of a cluster lists (and deletes) the keys it owns.
+        local node
+        for node in ${REDIS_URL//,/ }; do
+            redis-cli -u "$node" --scan --pattern "${REDIS_PREFIX}*" | xargs -r redis-cli -u "$node" del >/dev/null || true
+        done
     fi
     rm -rf "$TMP"
 }
@@ -56,6 +61,7 @@ cache_env() {
         REDIS_PREFIX="bench-$$:"
         export WEWORK__CACHE__REDIS_URL="$REDIS_URL"
         export WEWORK__CACHE__KEY_PREFIX="${REDIS_PREFIX}$1:"
+        if [[ "${REDIS_CLUSTER:-0}" != 0 ]]; then export WEWORK__CACHE__REDIS_CLUSTER=true; fi
     fi
 }
 
@@ -134,14 +140,18 @@ aio_backend_config() {
     [[ "$BACKEND" == mysql ]] || { log "BACKEND must be sqlite or mysql, not '$BACKEND'"; exit 2; }
     mkdir -p "$dir"
     REDIS_PREFIX="bench-$$:"
+    # REDIS_CLUSTER=1: REDIS_URL lists a Redis Cluster's seeds (scripts/redis-cluster.sh start).
+    local cluster=false
+    [[ "${REDIS_CLUSTER:-0}" != 0 ]] && cluster=true
     for svc in user account message callback task; do
         # Not `$(database_url …)`: a subshell would lose its MYSQL_DBS entry, and the cleanup with it.
         database_url "$svc" >"$dir/.url"
-        printf '[database]\nurl = "%s"\n\n[cache]\nredis_url = "%s"\nkey_prefix = "%s%s:"\n' \
-            "$(<"$dir/.url")" "$REDIS_URL" "$REDIS_PREFIX" "$svc" >"$dir/${svc}-service.toml"
+        printf '[database]\nurl = "%s"\n\n[cache]\nredis_url = "%s"\nredis_cluster = %s\nkey_prefix = "%s%s:"\n' \
+            "$(<"$dir/.url")" "$REDIS_URL" "$cluster" "$REDIS_PREFIX" "$svc" >"$dir/${svc}-service.toml"
     done
     rm -f "$dir/.url"
-    printf '[cache]\nredis_url = "%s"\nkey_prefix = "%sgateway:"\n' "$REDIS_URL" "$REDIS_PREFIX" >"$dir/gateway.toml"
+    printf '[cache]\nredis_url = "%s"\nredis_cluster = %s\nkey_prefix = "%sgateway:"\n' \
+        "$REDIS_URL" "$cluster" "$REDIS_PREFIX" >"$dir/gateway.toml"
     export WEWORK_CONFIG_DIR="$dir"
     log "mysql backend: databases ${MYSQL_DBS[*]}; Redis keys under ${REDIS_PREFIX}"
 }
