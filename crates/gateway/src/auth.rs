@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 use tonic::Code;
 use wework_kit::auth::{Authenticator, Principal, PrincipalKind, ServiceTokenMinter};
-use wework_kit::events::{API_KEY_REVOKED, LiveEvents};
+use wework_kit::events::{API_KEY_REVOKED, EventStream, LiveEvents};
 use wework_kit::grpc_client::{ServiceChannel, intercepted, lazy_channel};
 use wework_proto::user::AuthenticateApiKeyRequest;
 use wework_proto::user::auth_service_client::AuthServiceClient;
@@ -45,12 +45,14 @@ struct KeyGrant {
     token: String,
 }
 
+type GrantCache = moka::future::Cache<[u8; 32], Arc<KeyGrant>>;
+
 pub struct Auth {
     authn: Arc<Authenticator>,
     users: AuthServiceClient<ServiceChannel>,
     minter: Arc<ServiceTokenMinter>,
     /// sha256(key) → grant, for `api_key_cache_secs` (never the raw key).
-    keys: moka::future::Cache<[u8; 32], Arc<KeyGrant>>,
+    keys: GrantCache,
     token_ttl: Duration,
 }
 
@@ -122,26 +124,14 @@ impl Auth {
         let keys = self.keys.clone();
         tokio::spawn(async move {
             let mut backoff = Duration::from_millis(100);
-            loop {
-                let subscribed = tokio::select! {
-                    () = stop.cancelled() => return,
-                    subscribed = notices.subscribe(API_KEY_REVOKED) => subscribed,
-                };
-                match subscribed {
-                    Ok(mut revoked) => {
+            while !stop.is_cancelled() {
+                match notices.subscribe(API_KEY_REVOKED).await {
+                    Ok(revoked) => {
                         backoff = Duration::from_millis(100);
-                        loop {
-                            let next = tokio::select! {
-                                () = stop.cancelled() => return,
-                                next = revoked.next() => next,
-                            };
-                            let Some(notice) = next else { break };
-                            if let Some(digest) = digest_from_hex(&notice.subject) {
-                                keys.invalidate(&digest).await;
-                            }
+                        if forget_while_listening(&keys, revoked, &stop).await {
+                            tracing::warn!("API key revocation notices lost; forgetting every remembered key");
+                            keys.invalidate_all();
                         }
-                        tracing::warn!("API key revocation notices lost; forgetting every remembered key");
-                        keys.invalidate_all();
                     }
                     Err(e) => tracing::debug!(error = %e, "API key revocation notices unavailable; retrying"),
                 }
@@ -169,6 +159,20 @@ impl Auth {
         }
         let principal = self.authn.authenticate_token(&token).await?;
         Ok(Arc::new(KeyGrant { principal, token }))
+    }
+}
+
+/// Drops each announced key until the notices end (true) or `stop` (false).
+async fn forget_while_listening(keys: &GrantCache, mut revoked: EventStream, stop: &CancellationToken) -> bool {
+    loop {
+        let notice = tokio::select! {
+            () = stop.cancelled() => return false,
+            notice = revoked.next() => notice,
+        };
+        let Some(notice) = notice else { return true };
+        if let Some(digest) = digest_from_hex(&notice.subject) {
+            keys.invalidate(&digest).await;
+        }
     }
 }
 

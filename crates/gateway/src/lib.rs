@@ -35,6 +35,9 @@ use wework_kit::shutdown::Shutdown;
 pub use router::AppState;
 pub use settings::Settings;
 
+/// Redis namespace of the per-principal rate limit (shared by every replica).
+const PRINCIPAL_LIMITS: &str = "ratelimit:principal:";
+
 /// The API port and the ops port, bound before anything connects.
 #[derive(Debug)]
 pub struct Listeners {
@@ -92,10 +95,11 @@ pub fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Gateway> 
     let backends = rpc::Backends::new(&settings)?;
     let cache = Cache::from_settings(&settings.cache)?;
     let live = LiveEvents::from_cache(&cache);
-    // A limiter over an in-process cache never asks Redis.
-    let limiter_cache =
-        if settings.gateway.per_principal_shared { cache.clone() } else { Cache::memory(1, Duration::from_secs(1)) };
-    let per_principal = SharedRateLimiter::new(&limiter_cache, clock, "ratelimit:principal:");
+    let per_principal = if settings.gateway.per_principal_shared {
+        SharedRateLimiter::new(&cache, clock, PRINCIPAL_LIMITS)
+    } else {
+        SharedRateLimiter::per_replica(clock, PRINCIPAL_LIMITS)
+    };
     let state = AppState::new(Arc::new(settings), backends, auth, live, per_principal);
     state.auth.forget_revoked_keys(LiveEvents::from_cache_in(&cache, NOTICES_PREFIX), state.stopping.clone());
     let app = router::build(state.clone(), bound);

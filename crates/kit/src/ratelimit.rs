@@ -107,7 +107,8 @@ return {1, 0}
 /// Limits keys under one namespace (see the module docs). Keys live in Redis
 /// as `<cache prefix><namespace><key>`.
 pub struct SharedRateLimiter {
-    cache: Cache,
+    /// Whose Redis shares the state; `None` limits per replica by choice.
+    shared: Option<Cache>,
     namespace: String,
     script: redis::Script,
     clock: SharedClock,
@@ -133,8 +134,13 @@ fn micros(t: DateTime<Utc>) -> u64 {
 impl SharedRateLimiter {
     /// Shares state through the cache's Redis when it has one.
     pub fn new(cache: &Cache, clock: SharedClock, namespace: &str) -> Self {
+        Self { shared: Some(cache.clone()), ..Self::per_replica(clock, namespace) }
+    }
+
+    /// Never asks Redis: each replica limits on its own (no round trip).
+    pub fn per_replica(clock: SharedClock, namespace: &str) -> Self {
         Self {
-            cache: cache.clone(),
+            shared: None,
             namespace: namespace.to_owned(),
             script: redis::Script::new(RATE_SCRIPT),
             clock,
@@ -144,20 +150,16 @@ impl SharedRateLimiter {
         }
     }
 
-    /// True while Redis fails and every replica limits on its own.
-    pub fn redis_failing(&self) -> bool {
-        self.redis_failing.load(Ordering::Relaxed)
-    }
-
     /// Takes a slot of `key` at `rate`.
     pub async fn check(&self, key: &str, rate: Rate) -> Decision {
         if rate.per_sec == 0 {
             return Decision::Allowed;
         }
         let now_us = micros(self.clock.now());
-        if let Some(mut conn) = self.cache.redis().filter(|_| now_us >= self.redis_paused_until.load(Ordering::Relaxed))
-        {
-            let redis_key = self.cache.prefixed(&format!("{}{key}", self.namespace));
+        let redis_due = now_us >= self.redis_paused_until.load(Ordering::Relaxed);
+        let shared = self.shared.as_ref().filter(|_| redis_due);
+        if let Some((cache, mut conn)) = shared.and_then(|cache| Some((cache, cache.redis()?))) {
+            let redis_key = cache.prefixed(&format!("{}{key}", self.namespace));
             let result: redis::RedisResult<(i64, i64)> = self
                 .script
                 .key(redis_key)

@@ -105,9 +105,10 @@ async fn agrees_with_the_math(limiter: &SharedRateLimiter, clock: &ManualClock) 
 
 #[tokio::test]
 async fn the_in_process_limiter_follows_the_math() {
-    let clock = clock();
-    let limiter = SharedRateLimiter::new(&Cache::memory(10, Duration::from_secs(60)), clock.shared(), "rl:");
-    agrees_with_the_math(&limiter, &clock).await;
+    let (memory_clock, replica_clock) = (clock(), clock());
+    let memory = Cache::memory(10, Duration::from_secs(60));
+    agrees_with_the_math(&SharedRateLimiter::new(&memory, memory_clock.shared(), "rl:"), &memory_clock).await;
+    agrees_with_the_math(&SharedRateLimiter::per_replica(replica_clock.shared(), "rl:"), &replica_clock).await;
 }
 
 #[tokio::test]
@@ -135,7 +136,7 @@ async fn an_unreachable_redis_falls_back_to_the_in_process_limiter() {
     let clock = clock();
     let limiter = SharedRateLimiter::new(&cache, clock.shared(), "rl:");
     agrees_with_the_math(&limiter, &clock).await;
-    assert!(limiter.redis_failing());
+    assert!(limiter.redis_failing.load(Ordering::Relaxed));
 }
 
 #[cfg(feature = "testing")]
@@ -150,7 +151,7 @@ async fn redis_shares_the_limit_and_follows_the_math() {
     let clock = clock();
     let limiter = SharedRateLimiter::new(&cache, clock.shared(), "rl:");
     agrees_with_the_math(&limiter, &clock).await;
-    assert!(!limiter.redis_failing(), "answers came from Redis");
+    assert!(!limiter.redis_failing.load(Ordering::Relaxed), "answers came from Redis");
     // A second replica sees the first one's slots.
     let other = SharedRateLimiter::new(&cache, clock.shared(), "rl:");
     clock.advance(chrono::Duration::seconds(10));

@@ -147,6 +147,12 @@ impl Default for DatabaseSettings {
     }
 }
 
+/// The node URLs in `cache.redis_url`: one, or a cluster's seeds comma
+/// separated (`redis://a:1, redis://b:2`), blanks dropped.
+pub fn redis_seeds(url: &str) -> Vec<&str> {
+    url.split(',').map(str::trim).filter(|seed| !seed.is_empty()).collect()
+}
+
 /// See [`CacheSettings::events_prefix`].
 pub const DEFAULT_EVENTS_PREFIX: &str = "wework:events:";
 
@@ -194,7 +200,7 @@ impl CacheSettings {
 
     pub fn validate(&self, p: &mut Problems) {
         if let Some(url) = &self.redis_url {
-            let seeds: Vec<&str> = url.split(',').map(str::trim).filter(|seed| !seed.is_empty()).collect();
+            let seeds = redis_seeds(url);
             p.check(
                 !seeds.is_empty()
                     && seeds.iter().all(|seed| seed.starts_with("redis://") || seed.starts_with("rediss://")),
@@ -325,6 +331,12 @@ mod tests {
         db.validate(&mut p);
         let err = p.into_result().expect_err("invalid").to_string();
         assert!(err.contains("database.url") && err.contains("max_connections"), "{err}");
+    }
+
+    #[test]
+    fn seeds_are_split_on_commas_and_trimmed() {
+        assert_eq!(redis_seeds("redis://a:1"), ["redis://a:1"]);
+        assert_eq!(redis_seeds(" redis://a:1 ,redis://b:2,, "), ["redis://a:1", "redis://b:2"]);
     }
 
     #[test]

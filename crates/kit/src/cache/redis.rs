@@ -23,7 +23,7 @@ use redis::cluster::{ClusterClientBuilder, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
 
 use super::{CacheError, CacheStore};
-use crate::settings::CacheSettings;
+use crate::settings::{CacheSettings, redis_seeds};
 
 /// Keys are stored as `<prefix><key>`; callers pass the bare key.
 #[derive(Clone)]
@@ -110,7 +110,7 @@ impl RedisStore {
     /// Fails only on a malformed URL.
     pub fn new(url: &str, settings: &CacheSettings) -> Result<Self, CacheError> {
         let timeout = Duration::from_millis(settings.redis_timeout_ms);
-        let seeds = split_seeds(url);
+        let seeds = redis_seeds(url);
         let subscribers: Arc<[redis::Client]> =
             seeds.iter().map(|seed| redis::Client::open(*seed)).collect::<Result<Vec<_>, _>>()?.into();
         let conn = if settings.redis_cluster {
@@ -227,20 +227,9 @@ impl CacheStore for RedisStore {
     }
 }
 
-/// `redis://a:1, redis://b:2` → the two URLs, blanks dropped.
-fn split_seeds(url: &str) -> Vec<&str> {
-    url.split(',').map(str::trim).filter(|seed| !seed.is_empty()).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn seeds_are_split_on_commas_and_trimmed() {
-        assert_eq!(split_seeds("redis://a:1"), ["redis://a:1"]);
-        assert_eq!(split_seeds(" redis://a:1 ,redis://b:2,, "), ["redis://a:1", "redis://b:2"]);
-    }
 
     #[tokio::test]
     async fn several_urls_without_cluster_mode_are_refused() {

@@ -35,6 +35,7 @@ use wework_proto::common::Event;
 
 pub use self::live::{EventStream, LiveError, LiveEvents};
 pub use self::publisher::EventPublisher;
+use crate::clock::SharedClock;
 
 /// Namespace of platform notices on [`LiveEvents::from_cache_in`]: apart
 /// from tenant events, so no tenant's stream can carry them.
@@ -42,7 +43,6 @@ pub const NOTICES_PREFIX: &str = "wework:notices:";
 /// Notice topic: an API key was revoked. `subject` is the key's sha256 in hex
 /// (never the key), so gateways drop what they remember of it at once.
 pub const API_KEY_REVOKED: &str = "api-key-revoked";
-use crate::clock::SharedClock;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
